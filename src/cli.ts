@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import emitManifest from './commands/emit-manifest.js';
+import { runCli } from './lib/command/cli.js';
+import type { Command } from './lib/command/types.js';
+import { VERSION } from './version.js';
+
+/** Every command; each loads its heavy dependencies only when it runs. */
+const COMMANDS: Command<unknown>[] = [emitManifest];
+const ALIASES: Record<string, string> = {};
+
+function help(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    `vm-tools ${VERSION}: build, smoke-test and publish agent tarballs; hydrate VM caches.`,
+    '',
+    'Usage: vm-tools <command> [flags]   (vm-tools <command> --help for its flags)',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.description}`),
+    '',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === (ALIASES[name] ?? name));
+  if (!command) {
+    process.stderr.write(`error: unknown command "${name}"; run vm-tools --help for the list.\n`);
+    return 2;
+  }
+  return runCli(command, rest, {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+  });
+}
+
+process.exitCode = await main(process.argv.slice(2));

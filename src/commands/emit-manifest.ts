@@ -1,0 +1,152 @@
+import { join, resolve } from 'node:path';
+import { InputError } from '../lib/command/errors.js';
+import { boolean, list, optional } from '../lib/command/inputs.js';
+import { defineCommand } from '../lib/command/types.js';
+import { writeFileAtomic } from '../lib/fs/atomic.js';
+import { sha256Hex } from '../lib/fs/hash.js';
+import { ARCHES, type Arch, isArch } from '../lib/manifest/arch.js';
+import { readBaseline } from '../lib/manifest/baseline.js';
+import { readBundle } from '../lib/manifest/bundle.js';
+import { emitManifest } from '../lib/manifest/emit.js';
+import { listTarballs, serializeManifest } from '../lib/manifest/manifest.js';
+import { formatSlice, parseSlice, type Slice } from '../lib/manifest/slice.js';
+
+export function parseArches(values: string[], input = 'arches'): Arch[] {
+  if (values.length === 0) return [...ARCHES];
+  for (const value of values) {
+    if (!isArch(value))
+      throw new InputError(
+        `Input "${input}" must list arches from ${ARCHES.join(', ')}; got "${value}".`,
+      );
+  }
+  return [...new Set(values)] as Arch[];
+}
+
+export function parseNow(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(date.getTime())) {
+    throw new InputError(
+      `Input "now" must be an ISO-8601 UTC time like 2026-04-22T00:00:00.000Z; got "${value}".`,
+    );
+  }
+  return date;
+}
+
+/** The slice rules that need no file: checked before anything is read. */
+export function parseSliceInput(value: string, mergeFrom: string | undefined): Slice {
+  let slice: Slice;
+  try {
+    slice = parseSlice(value);
+  } catch (error) {
+    throw new InputError((error as Error).message);
+  }
+  if (slice.kind === 'agent' && mergeFrom === undefined) {
+    throw new InputError(`--slice agents:${slice.name} requires --merge-from`);
+  }
+  return slice;
+}
+
+export default defineCommand({
+  name: 'emit-manifest',
+  description:
+    'Writes vm/manifest.json for a slice of the bundle (every agent, or one agent merged into a baseline), hashing the tarballs in the dist directory.',
+  inputs: {
+    bundle: { description: 'Path to bundle.json (what to release).', default: 'bundle.json' },
+    'dist-dir': {
+      description: 'Directory holding images/<name>-<version>-<arch>.tar.gz|.tar.zst.',
+      default: 'dist',
+    },
+    slice: {
+      description:
+        'full (every agent x arch) or agents:<name> (replace one agent of the baseline).',
+      default: 'full',
+    },
+    arches: {
+      description: 'Arches the slice covers, one per line.',
+      default: 'arm64\nx64',
+      multiline: true,
+    },
+    'merge-from': {
+      description: 'Baseline manifest: a file path, an http(s):// URL or s3://bucket/key.',
+    },
+    'allow-empty-baseline': {
+      description: 'Treat a missing baseline as empty (bootstrap of a first release).',
+      boolean: true,
+      default: 'false',
+    },
+    out: { description: 'Where to write the manifest (default: <dist-dir>/manifest.json).' },
+    now: {
+      description:
+        'updatedAt as ISO-8601 UTC, for reproducible output (default: the current time).',
+    },
+  },
+  outputs: {
+    manifest: 'Path of the written manifest.',
+    sha256: 'sha256 of the manifest bytes.',
+    agents: 'JSON list of the agent names in the manifest.',
+  },
+  parse(read) {
+    const distDir = optional(read, 'dist-dir') ?? 'dist';
+    const mergeFrom = optional(read, 'merge-from');
+    return {
+      bundle: optional(read, 'bundle') ?? 'bundle.json',
+      distDir,
+      slice: parseSliceInput(optional(read, 'slice') ?? 'full', mergeFrom),
+      arches: parseArches(list(read, 'arches')),
+      mergeFrom,
+      allowEmptyBaseline: boolean(read, 'allow-empty-baseline'),
+      out: optional(read, 'out') ?? join(distDir, 'manifest.json'),
+      now: parseNow(optional(read, 'now')),
+    };
+  },
+  async run(inputs, ctx) {
+    const { bundle, warnings } = await readBundle(resolve(ctx.cwd, inputs.bundle));
+    for (const warning of warnings) ctx.log.warning(warning);
+    const baseline =
+      inputs.mergeFrom === undefined
+        ? undefined
+        : await readBaseline(inputs.mergeFrom, { allowEmpty: inputs.allowEmptyBaseline });
+    const manifest = await emitManifest({
+      bundle,
+      distDir: resolve(ctx.cwd, inputs.distDir),
+      slice: inputs.slice,
+      baseline,
+      hasBaseline: inputs.mergeFrom !== undefined,
+      arches: inputs.arches,
+      now: inputs.now ?? new Date(),
+    });
+    const text = serializeManifest(manifest);
+    const out = resolve(ctx.cwd, inputs.out);
+    await writeFileAtomic(out, text);
+    ctx.log.info(
+      `wrote ${out} (${Object.keys(manifest.agents).length} agents, slice ${formatSlice(inputs.slice)})`,
+    );
+    const sliceNames = new Set(
+      inputs.slice.kind === 'full' ? Object.keys(manifest.agents) : [inputs.slice.name],
+    );
+    return {
+      outputs: {
+        manifest: out,
+        sha256: sha256Hex(text),
+        agents: JSON.stringify(Object.keys(manifest.agents).sort()),
+      },
+      summary: {
+        heading: `Manifest slice ${formatSlice(inputs.slice)}`,
+        table: {
+          header: ['Agent', 'Version', 'Arch', 'Key', 'Size (bytes)', 'sha256'],
+          rows: listTarballs(manifest)
+            .filter((t) => sliceNames.has(t.agent))
+            .map((t) => [
+              t.agent,
+              manifest.agents[t.agent]?.version ?? '',
+              t.arch,
+              t.key,
+              String(t.sizeBytes),
+              t.sha256,
+            ]),
+        },
+      },
+    };
+  },
+});

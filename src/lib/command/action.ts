@@ -1,0 +1,56 @@
+import * as core from '@actions/core';
+import { errorMessage } from './errors.js';
+import { makeReader, secretValues } from './reader.js';
+import type { Command, Context, Summary } from './types.js';
+
+/** The GitHub runner adapter: inputs from INPUT_*, outputs, summary, state, failure. */
+function actionContext(): Context {
+  return {
+    log: {
+      info: (m) => core.info(m),
+      warning: (m) => core.warning(m),
+      debug: (m) => core.debug(m),
+      group: (title, fn) => core.group(title, fn),
+    },
+    env: process.env,
+    cwd: process.cwd(),
+    maskSecret: (v) => core.setSecret(v),
+    saveState: (name, value) => core.saveState(name, value),
+    getState: (name) => core.getState(name),
+  };
+}
+
+async function writeSummary(summary: Summary): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return;
+  core.summary.addHeading(summary.heading, 3);
+  for (const line of summary.lines ?? []) core.summary.addRaw(line, true);
+  if (summary.table) {
+    core.summary.addTable([
+      summary.table.header.map((data) => ({ data, header: true })),
+      ...summary.table.rows,
+    ]);
+  }
+  await core.summary.write();
+}
+
+export async function runAction(cmd: Command<unknown>): Promise<void> {
+  const raw = (name: string) => core.getInput(name, { trimWhitespace: false });
+  try {
+    for (const secret of secretValues(cmd, raw, process.env)) core.setSecret(secret);
+    const inputs = cmd.parse(makeReader(cmd, raw, process.env));
+    const result = await cmd.run(inputs, actionContext());
+    for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, value);
+    if (result.summary) await writeSummary(result.summary);
+  } catch (error) {
+    core.setFailed(errorMessage(error));
+  }
+}
+
+export async function runPost(cmd: Command<unknown>): Promise<void> {
+  try {
+    await cmd.post?.(actionContext());
+  } catch (error) {
+    // A cleanup that did not happen leaves something running: the step must say so loudly.
+    core.setFailed(`cleanup failed: ${errorMessage(error)}`);
+  }
+}

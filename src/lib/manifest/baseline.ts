@@ -1,0 +1,53 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { type Manifest, parseManifest } from './manifest.js';
+
+/** Reads an `s3://bucket/key` object's text; undefined when it does not exist. */
+export type ObjectReader = (url: string) => Promise<string | undefined>;
+
+export interface BaselineDeps {
+  fetch?: typeof fetch;
+  readObject?: ObjectReader;
+}
+
+async function readSource(source: string, deps: BaselineDeps): Promise<string | undefined> {
+  if (/^https?:\/\//.test(source)) {
+    const response = await (deps.fetch ?? fetch)(source, {
+      headers: { 'cache-control': 'no-cache' },
+    });
+    if (response.status === 404) return undefined;
+    if (!response.ok) throw new Error(`cannot read baseline ${source}: HTTP ${response.status}`);
+    return response.text();
+  }
+  if (source.startsWith('s3://')) {
+    if (!deps.readObject)
+      throw new Error(`cannot read baseline ${source}: no object store is configured`);
+    return deps.readObject(source);
+  }
+  const path = source.startsWith('file://') ? fileURLToPath(source) : source;
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new Error(`cannot read baseline ${source}: ${code}`);
+  }
+}
+
+/**
+ * A merge baseline: missing, not JSON or invalid fails with that reason. It is
+ * only treated as empty when `allowEmpty` says so (bootstrap of a first release).
+ */
+export async function readBaseline(
+  source: string,
+  { allowEmpty = false, ...deps }: BaselineDeps & { allowEmpty?: boolean } = {},
+): Promise<Manifest | undefined> {
+  const text = await readSource(source, deps);
+  if (text === undefined) {
+    if (allowEmpty) return undefined;
+    throw new Error(
+      `baseline not found: ${source} (pass allow-empty-baseline for a first release)`,
+    );
+  }
+  return parseManifest(text, `baseline ${source}`, { allowV1: true });
+}

@@ -1,0 +1,66 @@
+import { ARCHES, type Arch } from './arch.js';
+import type { Bundle } from './bundle.js';
+import type { Manifest } from './manifest.js';
+import type { AgentEntry, Tarball } from './schema.js';
+
+export type Slice = { kind: 'full' } | { kind: 'agent'; name: string };
+
+export function parseSlice(value: string): Slice {
+  if (value === 'full') return { kind: 'full' };
+  const match = /^agents:(.+)$/.exec(value);
+  if (match?.[1]) return { kind: 'agent', name: match[1] };
+  throw new Error(`unknown slice: ${value}`);
+}
+
+export function formatSlice(slice: Slice): string {
+  return slice.kind === 'full' ? 'full' : `agents:${slice.name}`;
+}
+
+/** Checks a slice against the bundle and baseline before any file is read. */
+export function checkSlice(slice: Slice, bundle: Bundle, hasBaseline: boolean): void {
+  if (slice.kind === 'full') return;
+  if (!hasBaseline) throw new Error(`--slice agents:${slice.name} requires --merge-from`);
+  if (!bundle.agents.some((a) => a.name === slice.name)) {
+    throw new Error(`unknown agent in slice: ${slice.name}`);
+  }
+}
+
+/** The agents a slice covers, in bundle order. */
+export function sliceAgents(slice: Slice, bundle: Bundle) {
+  return slice.kind === 'full' ? bundle.agents : bundle.agents.filter((a) => a.name === slice.name);
+}
+
+export type TarballSource = (agent: string, version: string, arch: Arch) => Promise<Tarball>;
+
+/** Builds the slice's agent entries, one tarball per agent × arch. */
+export async function buildSliceEntries(
+  slice: Slice,
+  bundle: Bundle,
+  tarballOf: TarballSource,
+  arches: readonly Arch[] = ARCHES,
+): Promise<Record<string, AgentEntry>> {
+  const entries: Record<string, AgentEntry> = {};
+  for (const agent of sliceAgents(slice, bundle)) {
+    const tarballs: AgentEntry['tarballs'] = {};
+    for (const arch of arches) tarballs[arch] = await tarballOf(agent.name, agent.version, arch);
+    entries[agent.name] = { image: agent.image, version: agent.version, tarballs };
+  }
+  return entries;
+}
+
+/**
+ * Merges a slice into a baseline. `full` replaces every agent (the bundle is the
+ * whole release); `agents:<name>` replaces that one agent and keeps every other
+ * agent of the baseline exactly as it was.
+ */
+export function mergeSlice(
+  slice: Slice,
+  entries: Record<string, AgentEntry>,
+  baseline: Manifest | undefined,
+  now: Date,
+): Manifest {
+  const agents =
+    slice.kind === 'full' ? { ...entries } : { ...(baseline?.agents ?? {}), ...entries };
+  const extra = baseline ? { ...baseline } : {};
+  return { ...extra, schemaVersion: 2, updatedAt: now.toISOString(), agents };
+}
