@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, retry } from '../../../src/lib/retry.js';
+
+describe('retry', () => {
+  it('retries retryable errors with growing, capped, jittered delays', async () => {
+    const delays: number[] = [];
+    let calls = 0;
+    const result = await retry(
+      async () => {
+        calls++;
+        if (calls < 4) throw new Error('503');
+        return 'ok';
+      },
+      {
+        attempts: 5,
+        baseMs: 100,
+        maxMs: 250,
+        isRetryable: () => true,
+        random: () => 1,
+        sleep: async (ms) => void delays.push(ms),
+      },
+    );
+    expect(result).toBe('ok');
+    expect(delays).toEqual([100, 200, 250]);
+  });
+
+  it('does not retry a non-retryable error', async () => {
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new Error('403');
+        },
+        { attempts: 5, isRetryable: () => false, sleep: async () => {} },
+      ),
+    ).rejects.toThrow('403');
+    expect(calls).toBe(1);
+  });
+
+  it('stops at the attempt limit and at the deadline', async () => {
+    let calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new Error('busy');
+        },
+        { attempts: 3, isRetryable: () => true, sleep: async () => {} },
+      ),
+    ).rejects.toThrow('busy');
+    expect(calls).toBe(3);
+    let clock = 0;
+    calls = 0;
+    await expect(
+      retry(
+        async () => {
+          calls++;
+          throw new Error('busy');
+        },
+        {
+          attempts: 100,
+          baseMs: 1000,
+          deadlineMs: 2500,
+          random: () => 1,
+          isRetryable: () => true,
+          now: () => clock,
+          sleep: async (ms) => {
+            clock += ms;
+          },
+        },
+      ),
+    ).rejects.toThrow('busy');
+    expect(calls).toBe(2);
+  });
+
+  it('full jitter stays within [0, cap]', () => {
+    expect(backoffDelay(10, 100, 5000, () => 0)).toBe(0);
+    expect(backoffDelay(10, 100, 5000, () => 0.5)).toBe(2500);
+  });
+});
