@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { InputError } from '../lib/command/errors.js';
+import { errorMessage, InputError } from '../lib/command/errors.js';
 import { boolean, list, optional } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { writeFileAtomic } from '../lib/fs/atomic.js';
@@ -111,8 +111,12 @@ export default defineCommand({
   async run(inputs, ctx) {
     const { bundle, warnings } = await readBundle(resolve(ctx.cwd, inputs.bundle));
     for (const warning of warnings) ctx.log.warning(warning);
-    // Slice rules that need the bundle fail before any baseline is fetched.
-    checkSlice(inputs.slice, bundle, inputs.mergeFrom !== undefined);
+    // Slice rules that need the bundle: still bad input, caught before any baseline is fetched.
+    try {
+      checkSlice(inputs.slice, bundle, inputs.mergeFrom !== undefined);
+    } catch (error) {
+      throw new InputError(errorMessage(error));
+    }
     const baseline =
       inputs.mergeFrom === undefined
         ? undefined
