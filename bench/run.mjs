@@ -1,19 +1,20 @@
 #!/usr/bin/env node
-// `npm run bench`: runs every bench/*.mjs in turn (each prints the project's way
-// vs the naive way and their ratio). `npm run bench -- store` runs the matching ones.
+// Runs every benchmark in bench/ (each `*.mjs` but this one), one after another:
+// the machines are small and shared, so benchmarks never run in parallel.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const filter = process.argv.slice(2);
-const benches = readdirSync(import.meta.dirname)
+const here = import.meta.dirname;
+const only = process.argv.slice(2);
+const benches = readdirSync(here)
   .filter((f) => f.endsWith('.mjs') && f !== 'run.mjs')
-  .filter((f) => filter.length === 0 || filter.some((word) => f.includes(word)))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
   .sort();
 let failed = 0;
 for (const file of benches) {
-  console.log(`\n### ${file}`);
-  const { status } = spawnSync(process.execPath, [join(import.meta.dirname, file)], { stdio: 'inherit' });
+  console.log(`## ${file}`);
+  const { status } = spawnSync(process.execPath, [join(here, file)], { stdio: 'inherit' });
   if (status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { InputError } from '../lib/command/errors.js';
+import { errorMessage, InputError } from '../lib/command/errors.js';
 import { boolean, list, optional } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { writeFileAtomic } from '../lib/fs/atomic.js';
@@ -9,7 +9,7 @@ import { readBaseline } from '../lib/manifest/baseline.js';
 import { readBundle } from '../lib/manifest/bundle.js';
 import { emitManifest } from '../lib/manifest/emit.js';
 import { listTarballs, serializeManifest } from '../lib/manifest/manifest.js';
-import { formatSlice, parseSlice, type Slice } from '../lib/manifest/slice.js';
+import { checkSlice, formatSlice, parseSlice, type Slice } from '../lib/manifest/slice.js';
 
 export function parseArches(values: string[], input = 'arches'): Arch[] {
   if (values.length === 0) return [...ARCHES];
@@ -22,10 +22,18 @@ export function parseArches(values: string[], input = 'arches'): Arch[] {
   return [...new Set(values)] as Arch[];
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
+
 export function parseNow(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(date.getTime())) {
+  // Without the Z a date is read as local time, and Date rolls 02-30 over into
+  // March: both would give bytes nobody asked for.
+  const valid =
+    ISO_UTC.test(value) &&
+    !Number.isNaN(date.getTime()) &&
+    date.toISOString().slice(0, 19) === value.slice(0, 19);
+  if (!valid) {
     throw new InputError(
       `Input "now" must be an ISO-8601 UTC time like 2026-04-22T00:00:00.000Z; got "${value}".`,
     );
@@ -103,6 +111,12 @@ export default defineCommand({
   async run(inputs, ctx) {
     const { bundle, warnings } = await readBundle(resolve(ctx.cwd, inputs.bundle));
     for (const warning of warnings) ctx.log.warning(warning);
+    // Slice rules that need the bundle: still bad input, caught before any baseline is fetched.
+    try {
+      checkSlice(inputs.slice, bundle, inputs.mergeFrom !== undefined);
+    } catch (error) {
+      throw new InputError(errorMessage(error));
+    }
     const baseline =
       inputs.mergeFrom === undefined
         ? undefined

@@ -17,6 +17,10 @@ export interface ActionRun {
   /** The `::error::` messages, in order. */
   errors: string[];
   warnings: string[];
+  /** Directories the step added to PATH (GITHUB_PATH), in order. */
+  path: string[];
+  /** Variables the step exported for later steps (GITHUB_ENV). */
+  exportedEnv: Record<string, string>;
   durationMs: number;
 }
 
@@ -124,6 +128,8 @@ export async function runActionBundle(name: string, options: RunOptions = {}): P
     outputs: parseFileCommands(await read(paths.GITHUB_OUTPUT)),
     state: parseFileCommands(await read(paths.GITHUB_STATE)),
     summary: await read(paths.GITHUB_STEP_SUMMARY),
+    path: (await read(paths.GITHUB_PATH)).split('\n').filter(Boolean),
+    exportedEnv: parseFileCommands(await read(paths.GITHUB_ENV)),
     stdout,
     stderr,
     errors: stdout

@@ -7,14 +7,25 @@ export type ObjectReader = (url: string) => Promise<string | undefined>;
 
 export interface BaselineDeps {
   fetch?: typeof fetch;
+  /** Bound on one HTTP read (default 60 s). */
+  timeoutMs?: number;
   readObject?: ObjectReader;
 }
 
 async function readSource(source: string, deps: BaselineDeps): Promise<string | undefined> {
   if (/^https?:\/\//.test(source)) {
-    const response = await (deps.fetch ?? fetch)(source, {
-      headers: { 'cache-control': 'no-cache' },
-    });
+    let response: Response;
+    try {
+      response = await (deps.fetch ?? fetch)(source, {
+        headers: { 'cache-control': 'no-cache' },
+        signal: AbortSignal.timeout(deps.timeoutMs ?? 60_000),
+      });
+    } catch (error) {
+      // fetch reports every transport failure as "fetch failed"; the cause says which.
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (error as Error).message;
+      throw new Error(`cannot read baseline ${source}: ${why}`);
+    }
     if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`cannot read baseline ${source}: HTTP ${response.status}`);
     return response.text();

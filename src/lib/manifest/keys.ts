@@ -56,6 +56,13 @@ export function compressionOfKey(key: string): Compression | undefined {
   return undefined;
 }
 
+/** The compression a file's first bytes show (gzip 1f 8b, zstd 28 b5 2f fd), if any. */
+export function compressionOfBytes(head: Uint8Array): Compression | undefined {
+  if (head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
+  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return undefined;
+}
+
 export function basename(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }

@@ -23,7 +23,9 @@ export const key = z.string().superRefine((value, ctx) => {
 export const tarball = z.looseObject({
   key,
   sha256,
-  sizeBytes: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  sizeBytes: z
+    .number({ error: 'must be a non-negative safe integer' })
+    .refine((n) => Number.isSafeInteger(n) && n >= 0, 'must be a non-negative safe integer'),
 });
 
 export const agentEntry = z.looseObject({
@@ -65,6 +67,8 @@ export const manifestV1 = z.looseObject({
 export const bundle = z.looseObject({
   agents: z
     .array(z.looseObject({ name: agentName, image: imageRef, version }))
+    // A full slice of an empty bundle would publish a manifest with no agents.
+    .min(1, 'must list at least one agent')
     .superRefine((list, ctx) => {
       const seen = new Set<string>();
       list.forEach((agent, i) => {
@@ -101,5 +105,7 @@ export function jsonPath(path: readonly PropertyKey[]): string {
 export function firstIssue(error: z.ZodError): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid';
-  return `${jsonPath(issue.path)}: ${issue.message}`;
+  // A bad record key (an agent name, an arch) carries the key schema's own reason inside.
+  const inner = issue.code === 'invalid_key' ? issue.issues[0]?.message : undefined;
+  return `${jsonPath(issue.path)}: ${inner ? `key ${inner}` : issue.message}`;
 }

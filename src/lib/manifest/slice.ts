@@ -1,6 +1,6 @@
 import { ARCHES, type Arch } from './arch.js';
 import type { Bundle } from './bundle.js';
-import type { Manifest } from './manifest.js';
+import { assertManifest, type Manifest } from './manifest.js';
 import type { AgentEntry, Tarball } from './schema.js';
 
 export type Slice = { kind: 'full' } | { kind: 'agent'; name: string };
@@ -32,7 +32,7 @@ export function sliceAgents(slice: Slice, bundle: Bundle) {
 
 export type TarballSource = (agent: string, version: string, arch: Arch) => Promise<Tarball>;
 
-/** Builds the slice's agent entries, one tarball per agent × arch. */
+/** Builds the slice's agent entries, one tarball per agent × arch, arches in release order. */
 export async function buildSliceEntries(
   slice: Slice,
   bundle: Bundle,
@@ -42,7 +42,9 @@ export async function buildSliceEntries(
   const entries: Record<string, AgentEntry> = {};
   for (const agent of sliceAgents(slice, bundle)) {
     const tarballs: AgentEntry['tarballs'] = {};
-    for (const arch of arches) tarballs[arch] = await tarballOf(agent.name, agent.version, arch);
+    for (const arch of ARCHES) {
+      if (arches.includes(arch)) tarballs[arch] = await tarballOf(agent.name, agent.version, arch);
+    }
     entries[agent.name] = { image: agent.image, version: agent.version, tarballs };
   }
   return entries;
@@ -51,7 +53,8 @@ export async function buildSliceEntries(
 /**
  * Merges a slice into a baseline. `full` replaces every agent (the bundle is the
  * whole release); `agents:<name>` replaces that one agent and keeps every other
- * agent of the baseline exactly as it was.
+ * agent of the baseline exactly as it was. The result is validated like any
+ * manifest a reader gets (a kept agent could collide with a new key).
  */
 export function mergeSlice(
   slice: Slice,
@@ -62,5 +65,7 @@ export function mergeSlice(
   const agents =
     slice.kind === 'full' ? { ...entries } : { ...(baseline?.agents ?? {}), ...entries };
   const extra = baseline ? { ...baseline } : {};
-  return { ...extra, schemaVersion: 2, updatedAt: now.toISOString(), agents };
+  const merged = { ...extra, schemaVersion: 2 as const, updatedAt: now.toISOString(), agents };
+  assertManifest(merged, `the merged manifest (slice ${formatSlice(slice)})`);
+  return merged;
 }
