@@ -291,8 +291,9 @@ class FileStore {
         try {
             const digest = digestStream();
             await (0,external_node_stream_promises_.pipeline)((0,external_node_fs_.createReadStream)(source, { highWaterMark: 1 << 20 }), digest, (0,external_node_fs_.createWriteStream)(temp));
-            options.onProgress?.(digest.digest().sizeBytes);
-            return await this.commit(key, temp, digest.digest().sha256, options);
+            const { sha256, sizeBytes } = digest.digest();
+            options.onProgress?.(sizeBytes);
+            return await this.commit(key, temp, sha256, options);
         }
         finally {
             await (0,promises_.rm)(temp, { force: true });

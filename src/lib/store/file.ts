@@ -178,8 +178,9 @@ export class FileStore implements Store {
         digest,
         createWriteStream(temp),
       );
-      options.onProgress?.(digest.digest().sizeBytes);
-      return await this.commit(key, temp, digest.digest().sha256, options);
+      const { sha256, sizeBytes } = digest.digest();
+      options.onProgress?.(sizeBytes);
+      return await this.commit(key, temp, sha256, options);
     } finally {
       await rm(temp, { force: true });
     }
