@@ -17,7 +17,7 @@ import {
   unquoteEtag,
 } from './types.js';
 
-/** Kept beside the objects, outside the key space (keys cannot start with "."). */
+/** Kept beside the objects under a name no release key uses. */
 const META_DIR = '.vm-tools';
 
 interface Meta {
