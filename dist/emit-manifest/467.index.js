@@ -165,7 +165,7 @@ var types = __webpack_require__(748);
 
 
 
-/** Kept beside the objects, outside the key space (keys cannot start with "."). */
+/** Kept beside the objects under a name no release key uses. */
 const META_DIR = '.vm-tools';
 /**
  * A directory laid out like the bucket (key = relative path). Writes are atomic
