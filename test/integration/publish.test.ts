@@ -226,6 +226,35 @@ describe('publish: faults between the client and RGW', () => {
     });
   }
 
+  it('gives up within the configured time when the store never answers, writing nothing', async () => {
+    const rgw = inject('rgw');
+    const prefix = uniquePrefix();
+    const down = await proxy({
+      target: rgw.AWS_ENDPOINT_URL_S3,
+      fault: 'drop',
+      faultCount: Number.POSITIVE_INFINITY,
+    });
+    const ws = await workspace(['alpha'], '1.0.0');
+    const started = performance.now();
+    const run = await publish(
+      ws.dir,
+      `s3://${rgw.RGW_BUCKET}/${prefix}`,
+      'full',
+      rgwEnv(rgw, down.url),
+      ['--timeout-seconds', '5'],
+    );
+    const seconds = (performance.now() - started) / 1000;
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(
+      /error: HEAD vm\/images\/alpha-1\.0\.0-arm64\.tar\.gz failed after retries: HEAD vm\/images\/alpha-1\.0\.0-arm64\.tar\.gz: .+\n$/,
+    );
+    expect(seconds).toBeLessThan(15);
+    expect(down.faulted).toBeGreaterThan(1);
+    const store = rgwStore(rgw, prefix);
+    expect(await store.head('vm/images/alpha-1.0.0-arm64.tar.gz')).toBeUndefined();
+    expect(await store.head(MANIFEST)).toBeUndefined();
+  });
+
   it('gives up within the configured time when manifest writes never recover, leaving the manifest as it was', async () => {
     const rgw = inject('rgw');
     const prefix = uniquePrefix();
