@@ -123,6 +123,9 @@ describe('publish: bootstrap and idempotence (Ceph RGW)', () => {
       expect.objectContaining({ key: 'vm/images/alpha-1.0.0-x64.tar.gz', skipped: true }),
     ]);
     expect(again.outputs['manifest-etag']).toBe(first.outputs['manifest-etag']);
+    const manifestHead = await rgwStore(rgw, prefix).head(MANIFEST);
+    expect(manifestHead?.contentType).toBe('application/json');
+    expect(manifestHead?.cacheControl).toBe('no-cache');
     expect(again.stderr).toContain(`${MANIFEST} already holds slice agents:alpha: not rewritten`);
     const head = await rgwStore(rgw, prefix).head('vm/images/alpha-1.0.0-x64.tar.gz.sha256');
     expect(head?.sizeBytes).toBe(64 + 2 + 'alpha-1.0.0-x64.tar.gz'.length + 1);
