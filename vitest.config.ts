@@ -8,6 +8,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/rgw-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
         },

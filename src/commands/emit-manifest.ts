@@ -10,6 +10,7 @@ import { readBundle } from '../lib/manifest/bundle.js';
 import { emitManifest } from '../lib/manifest/emit.js';
 import { listTarballs, serializeManifest } from '../lib/manifest/manifest.js';
 import { checkSlice, formatSlice, parseSlice, type Slice } from '../lib/manifest/slice.js';
+import { parseS3Client, S3_CLIENT_INPUTS } from '../lib/store/config.js';
 
 export function parseArches(values: string[], input = 'arches'): Arch[] {
   if (values.length === 0) return [...ARCHES];
@@ -88,6 +89,7 @@ export default defineCommand({
       description:
         'updatedAt as ISO-8601 UTC, for reproducible output (default: the current time).',
     },
+    ...S3_CLIENT_INPUTS,
   },
   outputs: {
     manifest: 'Path of the written manifest.',
@@ -106,6 +108,7 @@ export default defineCommand({
       allowEmptyBaseline: boolean(read, 'allow-empty-baseline'),
       out: optional(read, 'out') ?? join(distDir, 'manifest.json'),
       now: parseNow(optional(read, 'now')),
+      s3: mergeFrom?.startsWith('s3://') ? parseS3Client(read) : undefined,
     };
   },
   async run(inputs, ctx) {
@@ -120,7 +123,12 @@ export default defineCommand({
     const baseline =
       inputs.mergeFrom === undefined
         ? undefined
-        : await readBaseline(inputs.mergeFrom, { allowEmpty: inputs.allowEmptyBaseline });
+        : await readBaseline(inputs.mergeFrom, {
+            allowEmpty: inputs.allowEmptyBaseline,
+            ...(inputs.s3
+              ? { readObject: (await import('../lib/store/open.js')).s3ObjectReader(inputs.s3) }
+              : {}),
+          });
     const manifest = await emitManifest({
       bundle,
       distDir: resolve(ctx.cwd, inputs.distDir),
