@@ -1,11 +1,13 @@
 #!/usr/bin/env node
+import buildTarball from './commands/build-tarball.js';
 import emitManifest from './commands/emit-manifest.js';
+import smokeTarball from './commands/smoke-tarball.js';
 import { runCli } from './lib/command/cli.js';
 import type { Command } from './lib/command/types.js';
 import { VERSION } from './version.js';
 
 /** Every command; each loads its heavy dependencies only when it runs. */
-const COMMANDS: Command<unknown>[] = [emitManifest];
+const COMMANDS: Command<unknown>[] = [emitManifest, buildTarball, smokeTarball];
 const ALIASES: Record<string, string> = {};
 
 function help(): string {
