@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { kindOfStatus, PodmanError } from './errors.js';
+import { kindOfCliFailure, kindOfStatus, PodmanError } from './errors.js';
 import { assertContainerRef, assertImageRef } from './refs.js';
 import type {
   ArchiveFormat,
@@ -133,7 +133,13 @@ export class ApiPodman implements Podman {
       message = body.message ?? body.cause ?? message;
     } catch {}
     const status = res.statusCode ?? 0;
-    throw new PodmanError(kindOfStatus(status), `${method} ${path}: ${status} ${message}`, {
+    let kind = kindOfStatus(status);
+    // podman 4.3 answers 500 (not 409) for "that name is already in use" and similar.
+    if (kind === 'api_error' && status === 500) {
+      const fromText = kindOfCliFailure(message);
+      if (fromText === 'conflict' || fromText === 'not_found') kind = fromText;
+    }
+    throw new PodmanError(kind, `${method} ${path}: ${status} ${message}`, {
       status,
       retryable: status === 503 ? true : undefined,
     });
@@ -358,7 +364,11 @@ export class ApiPodman implements Podman {
 
   async removeContainer(id: string, options: { force?: boolean } = {}): Promise<void> {
     const res = await this.call('DELETE', `/containers/${enc(assertContainerRef(id))}`, {
-      query: { force: options.force ? 'true' : undefined, v: 'true' },
+      query: {
+        force: options.force ? 'true' : undefined,
+        timeout: options.force ? '0' : undefined,
+        v: 'true',
+      },
     });
     await readText(res);
   }

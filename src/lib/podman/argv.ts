@@ -115,9 +115,10 @@ export const stopArgv = (id: string, timeoutSeconds: number): string[] => [
   '--',
   assertContainerRef(id),
 ];
+/** A forced remove kills at once: cleanup after a failure should not wait 10 s for SIGTERM. */
 export const removeContainerArgv = (id: string, force: boolean): string[] => [
   'rm',
-  ...(force ? ['--force'] : []),
+  ...(force ? ['--force', '--time=0'] : []),
   '--',
   assertContainerRef(id),
 ];

@@ -52,7 +52,11 @@ export interface BuiltTarball {
 export async function assertWritableDir(dir: string): Promise<void> {
   const probe = join(dir, `.vm-tools-probe-${randomBytes(4).toString('hex')}`);
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
+      // A recursive mkdir reports ENOENT for a read-only parent; one level names the real cause.
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dir);
+    });
     await (await open(probe, 'wx')).close();
     await rm(probe, { force: true });
   } catch (error) {
