@@ -175,6 +175,34 @@ describe('build-tarball → smoke-tarball through the built actions (real podman
     expect(await imagesMatching(image)).toEqual([]);
   });
 
+  it('runs podman through `limactl shell --tty=false VM -- podman` when vm is given', async () => {
+    // A stand-in limactl: records its argv, drops `shell --tty=false VM --` and runs the rest.
+    const bin = join(dir, 'lima-bin');
+    await mkdir(bin, { recursive: true });
+    const log = join(dir, 'limactl.argv');
+    await writeFile(
+      join(bin, 'limactl'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n[ "$1 $2 $4" = "shell --tty=false --" ] || exit 99\nshift 4\nexec "$@"\n`,
+    );
+    await chmod(join(bin, 'limactl'), 0o755);
+    const run = await runActionBundle('smoke-tarball', {
+      cwd: dir,
+      env: { PATH: `${bin}:${process.env.PATH}` },
+      inputs: {
+        tarball: built.gzip?.path as string,
+        agent: 'demo',
+        arch: 'x64',
+        command: '/bin/agent',
+        vm: 'agents',
+      },
+    });
+    expect(run.errors).toEqual([]);
+    const calls = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(calls.every((c) => c.startsWith('shell --tty=false agents -- podman '))).toBe(true);
+    expect(calls).toContain('shell --tty=false agents -- podman load');
+    expect(await imagesMatching(image)).toEqual([]);
+  });
+
   it('fails a tampered tarball with "sha256 mismatch" and loads nothing', async () => {
     const tampered = join(dir, 'tampered');
     await mkdir(tampered, { recursive: true });

@@ -250,15 +250,32 @@ export class ApiPodman implements Podman {
 
   save(ref: string, options: { format: ArchiveFormat; uncompressed: boolean }): SaveStream {
     const self = this;
+    const abort = new AbortController();
+    let settle: (error?: unknown) => void = () => {};
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (error) => (error ? reject(error) : resolve());
+    });
+    done.catch(() => {});
     async function* bytes(): AsyncGenerator<Buffer> {
-      const res = await self.call('GET', `/images/${enc(assertImageRef(ref))}/get`, {
-        query: { format: options.format, compress: options.uncompressed ? 'false' : 'true' },
-        timeoutMs: 0,
-      });
-      for await (const chunk of res) yield chunk as Buffer;
-      if (!res.complete) throw new PodmanError('api_error', `save ${ref}: stream cut short`);
+      try {
+        const res = await self.call('GET', `/images/${enc(assertImageRef(ref))}/get`, {
+          query: { format: options.format, compress: options.uncompressed ? 'false' : 'true' },
+          timeoutMs: 0,
+          signal: abort.signal,
+        });
+        for await (const chunk of res) yield chunk as Buffer;
+        if (!res.complete) throw new PodmanError('api_error', `save ${ref}: stream cut short`);
+        settle();
+      } catch (error) {
+        settle(error);
+        throw error;
+      }
     }
-    return { stream: Readable.from(bytes(), { objectMode: false }) };
+    return {
+      stream: Readable.from(bytes(), { objectMode: false }),
+      done,
+      cancel: () => abort.abort(),
+    };
   }
 
   async load(archive: Readable): Promise<string[]> {

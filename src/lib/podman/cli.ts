@@ -157,28 +157,38 @@ export class CliPodman implements Podman {
 
   save(ref: string, options: { format: ArchiveFormat; uncompressed: boolean }): SaveStream {
     const args = argv.saveArgv(ref, options);
-    const self = this;
+    const child = this.start(args, ['ignore', 'pipe', 'pipe']);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < STDERR_LIMIT) stderr += d;
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      child.on('error', (error) => reject(this.spawnError(error)));
+      child.on('close', (c, signal) => {
+        const code = c ?? (signal ? 128 : 1);
+        // Bytes that streamed out of a podman that then failed are not an image.
+        if (code === 0) resolve();
+        else reject(this.failure(args, { code, stdout: '', stderr }));
+      });
+    });
+    done.catch(() => {});
+    const cancel = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
     async function* bytes(): AsyncGenerator<Buffer> {
-      const child = self.start(args, ['ignore', 'pipe', 'pipe']);
-      let stderr = '';
-      child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-        if (stderr.length < STDERR_LIMIT) stderr += d;
-      });
-      const exited = new Promise<number>((resolve, reject) => {
-        child.on('error', (error) => reject(self.spawnError(error)));
-        child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
-      });
-      exited.catch(() => {});
       try {
         for await (const chunk of child.stdout as Readable) yield chunk as Buffer;
-        const code = await exited;
-        // Bytes that streamed out of a podman that then failed are not an image.
-        if (code !== 0) throw self.failure(args, { code, stdout: '', stderr });
+        await done;
       } finally {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        cancel();
       }
     }
-    return { stream: Readable.from(bytes(), { objectMode: false }) };
+    return {
+      stream: Readable.from(bytes(), { objectMode: false }),
+      pipe: child.stdout as Readable,
+      done,
+      cancel,
+    };
   }
 
   async load(archive: Readable): Promise<string[]> {

@@ -40,9 +40,19 @@ export interface Logs {
   combined: string;
 }
 
-/** A running `podman save`: read `stream`; it errors when podman fails mid-way. */
+/** A running `podman save`. Read either `stream` or `pipe`, not both. */
 export interface SaveStream {
+  /** The archive; errors when podman fails mid-way. */
   stream: Readable;
+  /**
+   * The CLI's raw stdout pipe, to hand to another process (a compressor) so the
+   * bytes do not pass through Node; then await `done` for podman's verdict.
+   */
+  pipe?: Readable;
+  /** Settles when podman has finished: rejects with a PodmanError when it failed. */
+  done: Promise<void>;
+  /** Stops podman (after a failure elsewhere in the pipeline). */
+  cancel(): void;
 }
 
 export type ArchiveFormat = 'oci-archive' | 'docker-archive';

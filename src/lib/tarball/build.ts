@@ -2,24 +2,33 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type Digest, sidecarLine } from '../fs/hash.js';
 import { digestStream, partialPathOf } from '../fs/verified-write.js';
 import { type Arch, ociArchOf, platformOf } from '../manifest/arch.js';
 import { type Compression, tarballBasename, tarballKey } from '../manifest/keys.js';
-import type { ArchiveFormat, Podman } from '../podman/transport.js';
+import type { ArchiveFormat, Podman, SaveStream } from '../podman/transport.js';
 import { formatBytes, throttledProgress } from '../progress.js';
-import { createCompressor } from './compress.js';
+import { type Compressor, createCompressor } from './compress.js';
 
 /**
  * podman 4.3.1 (Debian 12, what the VM runs) cannot load a gzip-compressed
- * docker-archive ("invalid tar header") but loads a gzip- or zstd-compressed
- * oci-archive, keeping the `image:version` name. `--uncompressed` keeps layers
- * raw so podman does not gzip them on one core before we compress the whole.
+ * docker-archive ("invalid tar header") but loads a gzip-compressed
+ * oci-archive, keeping the `image:version` name; `--uncompressed` keeps podman
+ * from gzipping each layer on one core before we compress the whole. A
+ * zstd-compressed docker-archive loads there too, and podman streams a
+ * docker-archive straight out (an oci-archive is staged in a temp directory
+ * first: ~1.6x slower to save here), so zstd keeps the faster format.
  */
-export const ARCHIVE_FORMAT: ArchiveFormat = 'oci-archive';
+export function archiveFormatFor(compression: Compression): {
+  format: ArchiveFormat;
+  uncompressed: boolean;
+} {
+  return compression === 'gzip'
+    ? { format: 'oci-archive', uncompressed: true }
+    : { format: 'docker-archive', uncompressed: false };
+}
 
 export type PullPolicy = 'missing' | 'always' | 'never';
 
@@ -89,31 +98,39 @@ export async function obtainImage(o: BuildTarballOptions, ref: string): Promise<
 }
 
 /**
- * Streams `source` through `compressor` into `<out>.partial` while hashing the
- * compressed bytes, and renames it to `out` only when every stage succeeded:
- * no second read of a multi-GB file, and no half-written tarball under its name.
+ * Streams the save through the compressor into `<out>.partial` while hashing the
+ * compressed bytes, and renames it to `out` only when podman, the compressor
+ * and the write all succeeded: no second read of a multi-GB file, and no
+ * half-written tarball under its name.
  */
 export async function writeCompressed(
-  source: Readable,
-  compressor: NodeJS.ReadWriteStream,
+  save: SaveStream,
+  compressor: Compressor,
   out: string,
-  onBytes?: (raw: number) => void,
+  onBytes?: (compressed: number) => void,
 ): Promise<Digest> {
   const partial = partialPathOf(out);
   const digest = digestStream();
-  let raw = 0;
+  let written = 0;
   if (onBytes)
-    source.on('data', (chunk: Buffer) => {
-      raw += chunk.length;
-      onBytes(raw);
+    digest.on('data', (chunk: Buffer) => {
+      written += chunk.length;
+      onBytes(written);
     });
   let ok = false;
   try {
-    await pipeline(source, compressor, digest, createWriteStream(partial));
+    const file = createWriteStream(partial);
+    if (compressor.transform) await pipeline(save.stream, compressor.transform, digest, file);
+    else await pipeline(compressor.output, digest, file);
+    // The compressor saw a clean end of input even if podman died: podman decides.
+    await save.done;
     const result = digest.digest();
     await rename(partial, out);
     ok = true;
     return result;
+  } catch (error) {
+    save.cancel();
+    throw error;
   } finally {
     if (!ok) await rm(partial, { force: true });
   }
@@ -126,13 +143,20 @@ export async function buildTarball(o: BuildTarballOptions): Promise<BuiltTarball
   const imageId = await obtainImage(o, imageRef);
   const basename = tarballBasename(o.name, o.version, o.arch, o.compression);
   const path = join(o.outputDir, basename);
-  const compressor = createCompressor(o.compression, o.env);
-  log(`saving ${imageRef} (${ARCHIVE_FORMAT}) | ${compressor.tool} | sha256 -> ${path}`);
+  const archive = archiveFormatFor(o.compression);
   const progress = throttledProgress(log);
   const started = performance.now();
-  const { stream } = o.podman.save(imageRef, { format: ARCHIVE_FORMAT, uncompressed: true });
-  const digest = await writeCompressed(stream, compressor.stream, path, (raw) =>
-    progress.update(`saved ${formatBytes(raw)}`),
+  const save = o.podman.save(imageRef, archive);
+  let compressor: Compressor;
+  try {
+    compressor = createCompressor(o.compression, o.env, save.pipe);
+  } catch (error) {
+    save.cancel();
+    throw error;
+  }
+  log(`saving ${imageRef} (${archive.format}) | ${compressor.tool} | sha256 -> ${path}`);
+  const digest = await writeCompressed(save, compressor, path, (n) =>
+    progress.update(`wrote ${formatBytes(n)} compressed`),
   );
   progress.done(
     `wrote ${basename}: ${formatBytes(digest.sizeBytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,

@@ -5,12 +5,15 @@ import { Duplex, Readable } from 'node:stream';
 import { createGzip, createZstdCompress, constants as zlib } from 'node:zlib';
 import type { Compression } from '../manifest/keys.js';
 
-export interface Compressor {
-  /** Raw tar bytes in, compressed bytes out. */
-  stream: Duplex;
-  /** What compresses, for the log: `pigz -6`, `zlib gzip -6`, `zstd -3 -T0`, … */
-  tool: string;
-}
+/**
+ * How the archive gets compressed: either the raw bytes flow through Node into
+ * `transform`, or (external tool + a raw pipe from podman) the tool reads
+ * podman's pipe itself and Node only sees the compressed `output`: half the
+ * bytes copied through this process.
+ */
+export type Compressor =
+  | { tool: string; transform: Duplex; output?: undefined }
+  | { tool: string; output: Readable; transform?: undefined };
 
 export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
@@ -24,9 +27,15 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
   return undefined;
 }
 
-/** A child process as a Duplex: stdin in, stdout out; a non-zero exit errors the stream. */
-export function processDuplex(command: string, args: string[]): Duplex {
-  const child: ChildProcess = nodeSpawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Runs a filter process. With `input` (a pipe with a file descriptor) the
+ * process reads it directly and the result is its output; otherwise the
+ * result is a Duplex (stdin in, stdout out). A non-zero exit errors the stream.
+ */
+function filterProcess(command: string, args: string[], input?: Readable): Duplex | Readable {
+  const child: ChildProcess = nodeSpawn(command, args, {
+    stdio: [input ?? 'pipe', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 4096) stderr += d;
@@ -36,14 +45,23 @@ export function processDuplex(command: string, args: string[]): Duplex {
     child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
   });
   exited.catch(() => {});
+  // The child holds its own copy of the pipe now. Ours must go: a second reader
+  // would steal bytes, and an unread open end keeps podman's 'close' from firing.
+  input?.destroy();
   async function* output(): AsyncGenerator<Buffer> {
-    for await (const chunk of child.stdout as Readable) yield chunk as Buffer;
-    const code = await exited;
-    if (code !== 0) throw new Error(`${command} exited with ${code}: ${stderr.trim()}`);
+    try {
+      for await (const chunk of child.stdout as Readable) yield chunk as Buffer;
+      const code = await exited;
+      if (code !== 0) throw new Error(`${command} exited with ${code}: ${stderr.trim()}`);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   }
+  const readable = Readable.from(output(), { objectMode: false });
+  if (input) return readable;
   const duplex = Duplex.from({
     writable: child.stdin as NonNullable<ChildProcess['stdin']>,
-    readable: Readable.from(output(), { objectMode: false }),
+    readable,
   });
   duplex.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -59,19 +77,27 @@ export function processDuplex(command: string, args: string[]): Duplex {
 export function createCompressor(
   compression: Compression,
   env: NodeJS.ProcessEnv = process.env,
+  rawPipe?: Readable,
 ): Compressor {
-  if (compression === 'gzip') {
-    const pigz = findOnPath('pigz', env);
-    if (pigz) return { stream: processDuplex(pigz, ['-6', '-c']), tool: 'pigz -6' };
-    return { stream: createGzip({ level: 6, chunkSize: 1 << 20 }), tool: 'zlib gzip -6' };
+  const external =
+    compression === 'gzip'
+      ? { path: findOnPath('pigz', env), args: ['-6', '-c'], tool: 'pigz -6' }
+      : { path: findOnPath('zstd', env), args: ['-3', '-T0', '-q', '-c'], tool: 'zstd -3 -T0' };
+  if (external.path) {
+    if (rawPipe)
+      return { tool: external.tool, output: filterProcess(external.path, external.args, rawPipe) };
+    return {
+      tool: external.tool,
+      transform: filterProcess(external.path, external.args) as Duplex,
+    };
   }
-  const zstd = findOnPath('zstd', env);
-  if (zstd) return { stream: processDuplex(zstd, ['-3', '-T0', '-q', '-c']), tool: 'zstd -3 -T0' };
+  if (compression === 'gzip')
+    return { tool: 'zlib gzip -6', transform: createGzip({ level: 6, chunkSize: 1 << 20 }) };
   return {
-    stream: createZstdCompress({
+    tool: 'node zstd -3',
+    transform: createZstdCompress({
       chunkSize: 1 << 20,
       params: { [zlib.ZSTD_c_compressionLevel]: 3 },
     }),
-    tool: 'node zstd -3',
   };
 }
