@@ -62,23 +62,32 @@ function makeImage() {
 }
 
 const results = {};
+const loadBefore = (await import('node:os'))
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
 try {
   timed(`creating a ${MIB} MiB image ${ref}`, makeImage);
   writeFileSync(
     join(work, 'bundle.json'),
     JSON.stringify({ agents: [{ name: 'bench', image: ref.split(':')[0], version: '1.0.0' }] }),
   );
-  const save = `podman save --format oci-archive --uncompressed -- '${ref}'`;
-  results.floor = timed('floor: podman save (oci-archive) > /dev/null', () =>
-    sh(`${save} > /dev/null`),
+  // The same archive formats build-tarball uses (see archiveFormatFor).
+  const saves = {
+    gzip: `podman save --format oci-archive --uncompressed -- '${ref}'`,
+    zstd: `podman save --format docker-archive -- '${ref}'`,
+  };
+  results['floor-gzip'] = timed('floor: podman save --format oci-archive > /dev/null', () =>
+    sh(`${saves.gzip} > /dev/null`),
   );
-  results.floorDocker = timed('floor: podman save (docker-archive) > /dev/null', () =>
-    sh(`podman save -- '${ref}' > /dev/null`),
+  results['floor-zstd'] = timed('floor: podman save (docker-archive) > /dev/null', () =>
+    sh(`${saves.zstd} > /dev/null`),
   );
   for (const [compression, ext, tool] of [
     ['gzip', 'tar.gz', 'gzip -6'],
     ['zstd', 'tar.zst', 'zstd -q -3'],
   ]) {
+    const save = saves[compression];
     const out = join(work, `out-${compression}`);
     results[`ours-${compression}`] = timed(`build-tarball --compression ${compression}`, () => {
       execFileSync(
@@ -108,6 +117,12 @@ try {
         `${save} > '${file}'; ${tool} '${file}'; rm -f '${file}'; sha256sum '${file}'.* > /dev/null; rm -f '${file}'.*`,
       ),
     );
+    const parallel = compression === 'gzip' ? 'pigz -6' : 'zstd -q -3 -T0';
+    results[`pipe-${compression}`] = timed(
+      `shell one pass: save | ${parallel} | tee | sha256sum`,
+      () =>
+        sh(`${save} | ${parallel} | tee '${file}.x' | sha256sum > /dev/null; rm -f '${file}.x'`),
+    );
   }
 } finally {
   spawnSync('podman', ['rmi', '--force', '--', ref], { stdio: 'ignore' });
@@ -117,15 +132,11 @@ try {
 const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
 const x = (a, b) => `${(a / b).toFixed(2)}x`;
 console.log(
-  `image: ${MIB} MiB of data (half random, half text-like); ${execFileSync('nproc').toString().trim()} cores`,
-);
-console.log(
-  `floor  podman save > /dev/null: ${s(results.floor)} (oci-archive), ${s(results.floorDocker)} (docker-archive)`,
+  `image: ${MIB} MiB of data (half random, half text-like); ${execFileSync('nproc').toString().trim()} cores; load average before: ${loadBefore}`,
 );
 for (const c of ['gzip', 'zstd']) {
   const ours = results[`ours-${c}`];
-  const script = results[`script-${c}`];
   console.log(
-    `${c.padEnd(5)}  build-tarball ${s(ours)} (${(results[`size-${c}`] / 2 ** 20).toFixed(0)} MiB) = ${x(ours, results.floor)} the floor; sequential script ${s(script)} = ${x(script, ours)} slower than build-tarball`,
+    `${c.padEnd(5)} floor ${s(results[`floor-${c}`])} | build-tarball ${s(ours)} (${(results[`size-${c}`] / 2 ** 20).toFixed(0)} MiB) = ${x(ours, results[`floor-${c}`])} the floor | sequential script ${s(results[`script-${c}`])} = ${x(results[`script-${c}`], ours)} build-tarball | shell one-pass pipe ${s(results[`pipe-${c}`])}`,
   );
 }

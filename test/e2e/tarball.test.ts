@@ -83,6 +83,7 @@ beforeAll(async () => {
         { name: 'armagent', image: armImage, version: VERSION },
         { name: 'big', image: bigImage, version: VERSION },
         { name: 'ghost', image: ghostImage, version: VERSION },
+        { name: 'renamed', image, version: '9.9.9' },
       ],
     }),
   );
@@ -227,6 +228,31 @@ describe('build-tarball → smoke-tarball through the built actions (real podman
     expect(await imagesMatching(image)).toEqual([]);
   });
 
+  const mismatches: Array<[string, Record<string, string>, string]> = [
+    [
+      'another architecture than expected',
+      { agent: 'demo', arch: 'arm64' },
+      `loaded image ${ref} is linux/amd64, not linux/arm64`,
+    ],
+    [
+      'another image:version than the bundle names',
+      { agent: 'renamed', arch: 'x64' },
+      `the tarball loaded ${ref}, not ${image}:9.9.9`,
+    ],
+  ];
+  for (const [what, inputs, message] of mismatches) {
+    it(`fails a tarball holding ${what} and removes what it loaded`, async () => {
+      const run = await runActionBundle('smoke-tarball', {
+        cwd: dir,
+        inputs: { tarball: built.gzip?.path as string, command: 'true', ...inputs },
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.errors).toEqual([message]);
+      expect(await imagesMatching(image)).toEqual([]);
+      expect(await containersMatching(image)).toEqual([]);
+    });
+  }
+
   const failures: Array<[string, Record<string, string>, RegExp]> = [
     [
       'a command that exits non-zero',
@@ -300,11 +326,42 @@ describe('build-tarball refuses before saving and never leaves a .partial', () =
     ]);
   });
 
+  it('builds from a containerfile (podman build --platform) instead of pulling', async () => {
+    if (!(await podman.imageExists(ref))) await buildAgentImage();
+    const context = join(dir, 'context');
+    await mkdir(context, { recursive: true });
+    await writeFile(join(context, 'hello.txt'), 'built by podman build\n');
+    await writeFile(join(context, 'Containerfile'), `FROM ${ref}\nCOPY hello.txt /hello.txt\n`);
+    const builtImage = uniqueImage('built');
+    try {
+      const run = await runActionBundle('build-tarball', {
+        cwd: dir,
+        inputs: {
+          agent: 'demo',
+          arch: 'x64',
+          image: builtImage,
+          containerfile: 'context/Containerfile',
+          context: 'context',
+          'output-dir': 'built-out',
+          compression: 'zstd',
+        },
+      });
+      expect(run.errors).toEqual([]);
+      expect(run.outputs['image-ref']).toBe(`${builtImage}:${VERSION}`);
+      expect(run.outputs.path).toBe(join(dir, 'built-out', `demo-${VERSION}-x64.tar.zst`));
+      expect((await podman.inspectImage(`${builtImage}:${VERSION}`)).id).toBe(
+        run.outputs['image-id'],
+      );
+    } finally {
+      await removeImages(builtImage);
+    }
+  });
+
   const badInputs: Array<[string, Record<string, string>, string]> = [
     [
       'an unknown agent',
       { agent: 'nope', arch: 'x64' },
-      'agent "nope" is not in BUNDLE (agents: demo, armagent, big, ghost)',
+      'agent "nope" is not in BUNDLE (agents: demo, armagent, big, ghost, renamed)',
     ],
     [
       'a bad arch',
