@@ -90,7 +90,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const mount of mounts) await exec('umount', [mount]).catch(() => {});
+  for (const mount of mounts) {
+    await exec('umount', [mount]).catch(() => {});
+    await rm(mount, { recursive: true, force: true });
+  }
   for (const name of [image, armImage, bigImage, ghostImage]) await removeImages(name);
   await rm(dir, { recursive: true, force: true });
 });

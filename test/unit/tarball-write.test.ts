@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../src/lib/fs/hash.js';
 import { PodmanError } from '../../src/lib/podman/errors.js';
 import type { SaveStream } from '../../src/lib/podman/transport.js';
@@ -25,6 +25,16 @@ function fakeSave(chunks: Buffer[], fail?: PodmanError): SaveStream & { cancelle
   return save;
 }
 
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'vm-tools-write-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
 const data = Buffer.from('agent layer bytes '.repeat(50_000));
 const noTools = { PATH: '' };
 
@@ -38,7 +48,7 @@ describe('archiveFormatFor', () => {
 describe('writeCompressed (Node compressors, no external tools on PATH)', () => {
   for (const compression of ['gzip', 'zstd'] as const) {
     it(`writes ${compression} and hashes the compressed bytes`, async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'vm-tools-write-'));
+      const dir = await tempDir();
       const out = join(dir, `a.${compression}`);
       const compressor = createCompressor(compression, noTools);
       expect(compressor.tool).toBe(compression === 'gzip' ? 'zlib gzip -6' : 'node zstd -3');
@@ -52,7 +62,7 @@ describe('writeCompressed (Node compressors, no external tools on PATH)', () => 
   }
 
   it('removes the partial when podman reports failure after streaming', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'vm-tools-write-'));
+    const dir = await tempDir();
     const failure = new PodmanError('command_failed', 'podman save failed: exit code 125');
     const save = fakeSave([data], failure);
     await expect(
@@ -63,7 +73,7 @@ describe('writeCompressed (Node compressors, no external tools on PATH)', () => 
   });
 
   it('removes the partial when the stream breaks mid-way', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'vm-tools-write-'));
+    const dir = await tempDir();
     async function* broken() {
       yield data;
       throw new Error('connection reset');
