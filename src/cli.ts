@@ -1,14 +1,23 @@
 #!/usr/bin/env node
+import buildTarball from './commands/build-tarball.js';
 import download from './commands/download.js';
 import emitManifest from './commands/emit-manifest.js';
 import publish from './commands/publish.js';
+import smokeTarball from './commands/smoke-tarball.js';
 import upload from './commands/upload.js';
 import { runCli } from './lib/command/cli.js';
 import type { Command } from './lib/command/types.js';
 import { VERSION } from './version.js';
 
 /** Every command; each loads its heavy dependencies only when it runs. */
-const COMMANDS: Command<unknown>[] = [emitManifest, upload, download, publish];
+const COMMANDS: Command<unknown>[] = [
+  buildTarball,
+  smokeTarball,
+  emitManifest,
+  publish,
+  upload,
+  download,
+];
 const ALIASES: Record<string, string> = {};
 
 function help(): string {

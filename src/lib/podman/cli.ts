@@ -1,0 +1,318 @@
+import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as argv from './argv.js';
+import { kindOfCliFailure, PodmanError } from './errors.js';
+import type {
+  ArchiveFormat,
+  ContainerInfo,
+  ContainerSpec,
+  ExecResult,
+  ImageInfo,
+  Logs,
+  Podman,
+  SaveStream,
+} from './transport.js';
+
+export type Spawn = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
+
+export interface CliOptions {
+  /** The podman binary (default `podman`); ignored when `vm` is set. */
+  podman?: string;
+  /** Run podman inside this Lima VM through `limactl shell`. */
+  vm?: string;
+  spawn?: Spawn;
+  env?: NodeJS.ProcessEnv;
+}
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const STDERR_LIMIT = 64 * 1024;
+
+/** Podman through its command line, locally or inside a Lima VM. */
+export class CliPodman implements Podman {
+  readonly description: string;
+  private readonly prefix: string[];
+  private readonly spawnFn: Spawn;
+  private readonly env: NodeJS.ProcessEnv | undefined;
+
+  constructor(options: CliOptions = {}) {
+    this.prefix = options.vm ? argv.limaPrefix(options.vm) : [options.podman ?? 'podman'];
+    this.description = this.prefix.join(' ');
+    this.spawnFn = options.spawn ?? (nodeSpawn as Spawn);
+    this.env = options.env;
+  }
+
+  private start(args: string[], stdio: SpawnOptions['stdio']): ChildProcess {
+    const [command, ...rest] = this.prefix as [string, ...string[]];
+    return this.spawnFn(command, [...rest, ...args], { stdio, env: this.env ?? process.env });
+  }
+
+  private failure(args: string[], ran: Ran): PodmanError {
+    const what = `${this.description} ${args[0]}`;
+    const detail = ran.stderr.trim() || ran.stdout.trim() || `exit code ${ran.code}`;
+    return new PodmanError(kindOfCliFailure(ran.stderr), `${what} failed: ${detail}`, {
+      status: ran.code,
+    });
+  }
+
+  private spawnError(error: NodeJS.ErrnoException): PodmanError {
+    return new PodmanError(
+      error.code === 'ENOENT' ? 'transport_unavailable' : 'command_failed',
+      `cannot run ${this.prefix[0]}: ${error.code ?? error.message}`,
+      { cause: error },
+    );
+  }
+
+  /** Runs podman to completion; a non-zero exit becomes a typed PodmanError. */
+  private async run(
+    args: string[],
+    options: { stdin?: Readable; timeoutMs?: number; allowFailure?: boolean } = {},
+  ): Promise<Ran> {
+    const child = this.start(args, [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < STDERR_LIMIT) stderr += d;
+    });
+    let timedOut = false;
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, options.timeoutMs);
+    const feeding =
+      options.stdin && child.stdin
+        ? pipeline(options.stdin, child.stdin).catch((error: unknown) => error)
+        : Promise.resolve(undefined);
+    try {
+      const code = await new Promise<number>((resolve, reject) => {
+        child.on('error', (error) => reject(this.spawnError(error)));
+        child.on('close', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+      });
+      const fed = await feeding;
+      if (timedOut) {
+        throw new PodmanError(
+          'timeout',
+          `${this.description} ${args[0]} timed out after ${options.timeoutMs} ms`,
+        );
+      }
+      const ran = { code, stdout, stderr };
+      if (code !== 0 && !options.allowFailure) throw this.failure(args, ran);
+      // podman exited 0 but could not read all of stdin: it never saw the whole archive.
+      if (fed && code === 0) throw new PodmanError('command_failed', `${args[0]}: ${String(fed)}`);
+      return ran;
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  async version(): Promise<string> {
+    return (await this.run(argv.versionArgv())).stdout.trim();
+  }
+
+  async imageExists(ref: string): Promise<boolean> {
+    const args = argv.imageExistsArgv(ref);
+    const ran = await this.run(args, { allowFailure: true });
+    if (ran.code === 0) return true;
+    if (ran.code === 1) return false;
+    throw this.failure(args, ran);
+  }
+
+  async pull(ref: string, options: { platform: string }): Promise<void> {
+    await this.run(argv.pullArgv(ref, options.platform));
+  }
+
+  async build(options: {
+    tag: string;
+    platform: string;
+    containerfile: string;
+    context: string;
+  }): Promise<void> {
+    await this.run(argv.buildArgv(options));
+  }
+
+  async inspectImage(ref: string): Promise<ImageInfo> {
+    const [raw] = JSON.parse((await this.run(argv.inspectImageArgv(ref))).stdout) as Array<{
+      Id: string;
+      Architecture: string;
+      Os: string;
+      RepoTags?: string[] | null;
+    }>;
+    if (!raw) throw new PodmanError('not_found', `image ${ref} not found`);
+    return {
+      id: raw.Id.replace(/^sha256:/, ''),
+      architecture: raw.Architecture,
+      os: raw.Os,
+      names: raw.RepoTags ?? [],
+    };
+  }
+
+  save(ref: string, options: { format: ArchiveFormat; uncompressed: boolean }): SaveStream {
+    const args = argv.saveArgv(ref, options);
+    const child = this.start(args, ['ignore', 'pipe', 'pipe']);
+    let stderr = '';
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      if (stderr.length < STDERR_LIMIT) stderr += d;
+    });
+    const done = new Promise<void>((resolve, reject) => {
+      child.on('error', (error) => reject(this.spawnError(error)));
+      child.on('close', (c, signal) => {
+        const code = c ?? (signal ? 128 : 1);
+        // Bytes that streamed out of a podman that then failed are not an image.
+        if (code === 0) resolve();
+        else reject(this.failure(args, { code, stdout: '', stderr }));
+      });
+    });
+    done.catch(() => {});
+    const cancel = () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    async function* bytes(): AsyncGenerator<Buffer> {
+      try {
+        for await (const chunk of child.stdout as Readable) yield chunk as Buffer;
+        await done;
+      } finally {
+        cancel();
+      }
+    }
+    return {
+      stream: Readable.from(bytes(), { objectMode: false }),
+      pipe: child.stdout as Readable,
+      done,
+      cancel,
+    };
+  }
+
+  async load(archive: Readable): Promise<string[]> {
+    const ran = await this.run(argv.loadArgv(), { stdin: archive });
+    return parseLoaded(ran.stdout);
+  }
+
+  async importImage(
+    rootfs: Readable,
+    options: { ref: string; arch?: string; changes?: string[] },
+  ): Promise<string> {
+    const ran = await this.run(argv.importArgv(options.ref, options), { stdin: rootfs });
+    return ran.stdout.trim().replace(/^sha256:/, '');
+  }
+
+  async tag(source: string, target: string): Promise<void> {
+    await this.run(argv.tagArgv(source, target));
+  }
+
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.run(argv.removeImageArgv(ref, options.force ?? false));
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    return (await this.run(argv.createArgv(spec))).stdout.trim();
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.run(argv.startArgv(id));
+  }
+
+  async waitContainer(id: string, options: { timeoutMs: number }): Promise<number> {
+    const ran = await this.run(argv.waitArgv(id), { timeoutMs: options.timeoutMs });
+    const code = Number.parseInt(ran.stdout.trim(), 10);
+    if (!Number.isInteger(code))
+      throw new PodmanError('command_failed', `podman wait printed "${ran.stdout.trim()}"`);
+    return code;
+  }
+
+  async stopContainer(id: string, options: { timeoutSeconds?: number } = {}): Promise<void> {
+    await this.run(argv.stopArgv(id, options.timeoutSeconds ?? 10));
+  }
+
+  async removeContainer(id: string, options: { force?: boolean } = {}): Promise<void> {
+    await this.run(argv.removeContainerArgv(id, options.force ?? false));
+  }
+
+  async inspectContainer(id: string): Promise<ContainerInfo> {
+    const [raw] = JSON.parse((await this.run(argv.inspectContainerArgv(id))).stdout) as Array<{
+      Id: string;
+      Name: string;
+      ImageName: string;
+      State: { Status: string; ExitCode: number };
+      Config?: { Labels?: Record<string, string> | null };
+    }>;
+    if (!raw) throw new PodmanError('not_found', `container ${id} not found`);
+    return {
+      id: raw.Id,
+      name: raw.Name,
+      image: raw.ImageName,
+      state: raw.State.Status,
+      exitCode: raw.State.ExitCode,
+      labels: raw.Config?.Labels ?? {},
+    };
+  }
+
+  async listContainers(options: { all?: boolean; label?: string } = {}): Promise<ContainerInfo[]> {
+    const rows = JSON.parse(
+      (await this.run(argv.listContainersArgv(options))).stdout || '[]',
+    ) as Array<{
+      Id: string;
+      Names: string[];
+      Image: string;
+      State: string;
+      ExitCode: number;
+      Labels?: Record<string, string> | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.Id,
+      name: r.Names[0] ?? '',
+      image: r.Image,
+      state: r.State,
+      exitCode: r.ExitCode,
+      labels: r.Labels ?? {},
+    }));
+  }
+
+  async logs(id: string): Promise<Logs> {
+    const ran = await this.run(argv.logsArgv(id, false));
+    return { stdout: ran.stdout, stderr: ran.stderr, combined: ran.stdout + ran.stderr };
+  }
+
+  async followLogs(
+    id: string,
+    onData: (chunk: string, stream: 'stdout' | 'stderr') => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const child = this.start(argv.logsArgv(id, true), ['ignore', 'pipe', 'pipe']);
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => onData(d, 'stdout'));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => onData(d, 'stderr'));
+    const abort = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.on('error', (error) => reject(this.spawnError(error)));
+        child.on('close', () => resolve());
+      });
+    } finally {
+      signal?.removeEventListener('abort', abort);
+    }
+  }
+
+  async exec(id: string, command: string[]): Promise<ExecResult> {
+    const ran = await this.run(argv.execArgv(id, command), { allowFailure: true });
+    return { exitCode: ran.code, stdout: ran.stdout, stderr: ran.stderr };
+  }
+}
+
+/** The names in `podman load` output: `Loaded image: x` or `Loaded image(s): x,y`. */
+export function parseLoaded(stdout: string): string[] {
+  const names: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^Loaded image(?:\(s\))?:\s*(.+)$/.exec(line.trim());
+    if (match?.[1]) names.push(...match[1].split(',').map((n) => n.trim()));
+  }
+  return names;
+}

@@ -1,0 +1,174 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { writeFileAtomic } from '../fs/atomic.js';
+import { type Digest, sidecarLine } from '../fs/hash.js';
+import { digestStream, partialPathOf } from '../fs/verified-write.js';
+import { type Arch, ociArchOf, platformOf } from '../manifest/arch.js';
+import { type Compression, tarballBasename, tarballKey } from '../manifest/keys.js';
+import type { ArchiveFormat, Podman, SaveStream } from '../podman/transport.js';
+import { formatBytes, throttledProgress } from '../progress.js';
+import { type Compressor, createCompressor } from './compress.js';
+
+/**
+ * podman 4.3.1 (Debian 12, what the VM runs) cannot load a gzip-compressed
+ * docker-archive ("invalid tar header") but loads a gzip-compressed
+ * oci-archive, keeping the `image:version` name; `--uncompressed` keeps podman
+ * from gzipping each layer on one core before we compress the whole. A
+ * zstd-compressed docker-archive loads there too, and podman streams a
+ * docker-archive straight out (an oci-archive is staged in a temp directory
+ * first: ~1.6x slower to save here), so zstd keeps the faster format.
+ */
+export function archiveFormatFor(compression: Compression): {
+  format: ArchiveFormat;
+  uncompressed: boolean;
+} {
+  return compression === 'gzip'
+    ? { format: 'oci-archive', uncompressed: true }
+    : { format: 'docker-archive', uncompressed: false };
+}
+
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+export interface BuildTarballOptions {
+  podman: Podman;
+  /** Agent name: the tarball is `<name>-<version>-<arch>.<ext>`. */
+  name: string;
+  image: string;
+  version: string;
+  arch: Arch;
+  outputDir: string;
+  pull: PullPolicy;
+  build?: { containerfile: string; context: string };
+  compression: Compression;
+  log?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuiltTarball {
+  path: string;
+  key: string;
+  sha256: string;
+  sizeBytes: number;
+  imageId: string;
+  imageRef: string;
+  compressor: string;
+}
+
+/** Fails with `output-dir "<dir>" is not writable: <code>` unless a file can be created there. */
+export async function assertWritableDir(dir: string): Promise<void> {
+  const probe = join(dir, `.vm-tools-probe-${randomBytes(4).toString('hex')}`);
+  try {
+    await mkdir(dir, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
+      // A recursive mkdir reports ENOENT for a read-only parent; one level names the real cause.
+      if (error.code !== 'ENOENT') throw error;
+      await mkdir(dir);
+    });
+    await (await open(probe, 'wx')).close();
+    await rm(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new Error(`output-dir "${dir}" is not writable: ${code}`);
+  }
+}
+
+/** Gets the image by the pull policy (or builds it), then checks its platform. */
+export async function obtainImage(o: BuildTarballOptions, ref: string): Promise<string> {
+  const log = o.log ?? (() => {});
+  const platform = platformOf(o.arch);
+  if (o.build) {
+    log(`building ${ref} for ${platform} from ${o.build.containerfile}`);
+    await o.podman.build({ tag: ref, platform, ...o.build });
+  } else if (o.pull === 'always' || (o.pull === 'missing' && !(await o.podman.imageExists(ref)))) {
+    log(`pulling ${ref} for ${platform}`);
+    await o.podman.pull(ref, { platform });
+  } else if (o.pull === 'never' && !(await o.podman.imageExists(ref))) {
+    throw new Error(`image ${ref} is not present locally and pull is "never"`);
+  }
+  const info = await o.podman.inspectImage(ref);
+  const actual = `${info.os}/${info.architecture}`;
+  if (info.os !== 'linux' || info.architecture !== ociArchOf(o.arch)) {
+    throw new Error(
+      `image ${ref} is ${actual}, not ${platform} (arch "${o.arch}"); refusing to save it`,
+    );
+  }
+  return info.id;
+}
+
+/**
+ * Streams the save through the compressor into `<out>.partial` while hashing the
+ * compressed bytes, and renames it to `out` only when podman, the compressor
+ * and the write all succeeded: no second read of a multi-GB file, and no
+ * half-written tarball under its name.
+ */
+export async function writeCompressed(
+  save: SaveStream,
+  compressor: Compressor,
+  out: string,
+  onBytes?: (compressed: number) => void,
+): Promise<Digest> {
+  const partial = partialPathOf(out);
+  const digest = digestStream();
+  let written = 0;
+  if (onBytes)
+    digest.on('data', (chunk: Buffer) => {
+      written += chunk.length;
+      onBytes(written);
+    });
+  let ok = false;
+  try {
+    const file = createWriteStream(partial);
+    if (compressor.transform) await pipeline(save.stream, compressor.transform, digest, file);
+    else await pipeline(compressor.output, digest, file);
+    // The compressor saw a clean end of input even if podman died: podman decides.
+    await save.done;
+    const result = digest.digest();
+    await rename(partial, out);
+    ok = true;
+    return result;
+  } catch (error) {
+    save.cancel();
+    throw error;
+  } finally {
+    if (!ok) await rm(partial, { force: true });
+  }
+}
+
+export async function buildTarball(o: BuildTarballOptions): Promise<BuiltTarball> {
+  const log = o.log ?? (() => {});
+  const imageRef = `${o.image}:${o.version}`;
+  await assertWritableDir(o.outputDir);
+  const imageId = await obtainImage(o, imageRef);
+  const basename = tarballBasename(o.name, o.version, o.arch, o.compression);
+  const path = join(o.outputDir, basename);
+  const archive = archiveFormatFor(o.compression);
+  const progress = throttledProgress(log);
+  const started = performance.now();
+  const save = o.podman.save(imageRef, archive);
+  let compressor: Compressor;
+  try {
+    compressor = createCompressor(o.compression, o.env, save.pipe);
+  } catch (error) {
+    save.cancel();
+    throw error;
+  }
+  log(`saving ${imageRef} (${archive.format}) | ${compressor.tool} | sha256 -> ${path}`);
+  const digest = await writeCompressed(save, compressor, path, (n) =>
+    progress.update(`wrote ${formatBytes(n)} compressed`),
+  );
+  progress.done(
+    `wrote ${basename}: ${formatBytes(digest.sizeBytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  await writeFileAtomic(`${path}.sha256`, sidecarLine(digest.sha256, basename));
+  return {
+    path,
+    key: tarballKey(o.name, o.version, o.arch, o.compression),
+    sha256: digest.sha256,
+    sizeBytes: digest.sizeBytes,
+    imageId,
+    imageRef,
+    compressor: compressor.tool,
+  };
+}
