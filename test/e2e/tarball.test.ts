@@ -169,6 +169,7 @@ describe('build-tarball → smoke-tarball through the built actions (real podman
   }
 
   it('loads without running anything when no command is given', async () => {
+    await podman.removeImage(ref, { force: true }).catch(() => {});
     const run = await runActionBundle('smoke-tarball', {
       cwd: dir,
       inputs: { tarball: built.gzip?.path as string, agent: 'demo', arch: 'x64' },
@@ -177,6 +178,20 @@ describe('build-tarball → smoke-tarball through the built actions (real podman
     expect(run.outputs['loaded-ref']).toBe(ref);
     expect(run.summary).toContain('(load only)');
     expect(await imagesMatching(image)).toEqual([]);
+  });
+
+  it('leaves an image the machine already had under that name', async () => {
+    const inputs = { tarball: built.gzip?.path as string, agent: 'demo', arch: 'x64' };
+    await runActionBundle('smoke-tarball', {
+      cwd: dir,
+      inputs: { ...inputs, 'keep-image': 'true' },
+    });
+    const before = await podman.inspectImage(ref);
+    const run = await runActionBundle('smoke-tarball', { cwd: dir, inputs });
+    expect(run.errors).toEqual([]);
+    expect(await imagesMatching(image)).toEqual([ref]);
+    expect((await podman.inspectImage(ref)).id).toBe(before.id);
+    await podman.removeImage(ref, { force: true });
   });
 
   it('runs podman through `limactl shell --tty=false VM -- podman` when vm is given', async () => {

@@ -64,8 +64,8 @@ export async function verifySidecar(tarball: string): Promise<string> {
 
 /**
  * Verify, load, check name and arch, run the command in a fresh container, and
- * always remove what was created (container, and the image unless kept), also
- * when a step fails or the command hangs.
+ * always remove what was created (container, and the loaded image unless kept
+ * or already present before), also when a step fails or the command hangs.
  */
 export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
   const log = o.log ?? (() => {});
@@ -73,6 +73,9 @@ export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
   const started = now();
   const expectedRef = `${o.image}:${o.version}`;
   await verifySidecar(o.tarball);
+  // Only what the smoke test created is removed: an image the machine already had
+  // under this name (e.g. the one the tarball was built from) stays.
+  const existedBefore = await o.podman.imageExists(expectedRef).catch(() => false);
   log(`sha256 verified; loading ${basename(o.tarball)} through ${o.podman.description}`);
   const names = await o.podman.load(createReadStream(o.tarball, { highWaterMark: 1 << 20 }));
   const loadedRef = names.find((n) => sameImageRef(n, expectedRef));
@@ -132,7 +135,7 @@ export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
         if (!isPodmanError(error, 'not_found')) log(`could not remove ${container}: ${error}`);
       });
     }
-    if (!o.keepImage) {
+    if (!o.keepImage && !existedBefore) {
       for (const name of loadedRef ? [loadedRef] : names) {
         await o.podman.removeImage(name, { force: true }).catch((error: unknown) => {
           if (!isPodmanError(error, 'not_found')) log(`could not remove image ${name}: ${error}`);
