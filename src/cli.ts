@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import emitManifest from './commands/emit-manifest.js';
+import { hydrateCacheCli } from './commands/hydrate-cache.js';
 import { runCli } from './lib/command/cli.js';
 import type { Command } from './lib/command/types.js';
 import { VERSION } from './version.js';
 
 /** Every command; each loads its heavy dependencies only when it runs. */
-const COMMANDS: Command<unknown>[] = [emitManifest];
-const ALIASES: Record<string, string> = {};
+const COMMANDS: Command<unknown>[] = [emitManifest, hydrateCacheCli as Command<unknown>];
+const ALIASES: Record<string, string> = { 'cache-sync': 'hydrate-cache' };
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
