@@ -68,7 +68,9 @@ export async function startFaultServer(
     switch (fault.kind) {
       case 'cut':
         if (n <= (fault.times ?? 1)) {
-          limitWrites(res, fault.afterBytes, () => setImmediate(() => res.socket?.destroy()));
+          // The reset comes a moment after the last byte, as on a real network; an
+          // immediate one lets the client's stream drop bytes it already received.
+          limitWrites(res, fault.afterBytes, () => setTimeout(() => res.socket?.destroy(), 100));
         }
         return serve(req, res);
       case 'status': {

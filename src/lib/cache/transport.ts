@@ -198,32 +198,60 @@ export interface DownloadRequest {
 
 /**
  * Caps what a server may send at the size the manifest promises (a lying or
- * hostile server cannot fill the disk) and turns an early end into a retryable
- * truncation so the next attempt resumes.
+ * hostile server cannot fill the disk). A transient interruption (reset,
+ * timeout, early end) is recorded and the stream ends cleanly instead of
+ * failing: a failing pipeline discards writes still queued, while a clean end
+ * flushes every received byte to the partial, which the next attempt resumes.
  */
 async function* bounded(
   source: AsyncIterable<Uint8Array>,
   req: DownloadRequest,
   already: number,
+  interruption: { error?: unknown },
 ): AsyncGenerator<Uint8Array> {
   let total = already;
-  for await (const chunk of source) {
-    total += chunk.length;
-    if (total > req.sizeBytes) {
-      throw new VerifyError(
-        `size mismatch for ${req.key}: expected ${req.sizeBytes} bytes, ${req.url} sent more`,
-      );
+  try {
+    for await (const chunk of source) {
+      total += chunk.length;
+      if (total > req.sizeBytes) {
+        throw new VerifyError(
+          `size mismatch for ${req.key}: expected ${req.sizeBytes} bytes, ${req.url} sent more`,
+        );
+      }
+      req.onBytes?.(chunk.length);
+      yield chunk;
     }
-    req.onBytes?.(chunk.length);
-    yield chunk;
+  } catch (error) {
+    if (!isRetryable(error)) throw error;
+    interruption.error = error;
+    return;
   }
   if (total < req.sizeBytes) {
-    throw new TransferError(
+    interruption.error = new TransferError(
       `${req.url} ended after ${total} of ${req.sizeBytes} bytes`,
       'truncated',
       true,
       req.url,
     );
+  }
+}
+
+/** writeVerified over a bounded source; an interruption wins over the size mismatch it causes. */
+async function writeBounded(
+  source: AsyncIterable<Uint8Array>,
+  req: DownloadRequest,
+  from: number,
+): Promise<void> {
+  const interruption: { error?: unknown } = {};
+  try {
+    await writeVerified(bounded(source, req, from, interruption), req.out, {
+      expected: { sha256: req.sha256, sizeBytes: req.sizeBytes },
+      label: req.key,
+      resumeFrom: from,
+      keepPartialOnError: true,
+    });
+  } catch (error) {
+    throw interruption.error ?? error;
   }
 }
 
@@ -272,12 +300,7 @@ async function attemptHttp(
       `size mismatch for ${req.key}: expected ${req.sizeBytes} bytes, ${req.url} sends ${from + Number(length)}`,
     );
   }
-  await writeVerified(bounded(opened.body, req, from), req.out, {
-    expected: { sha256: req.sha256, sizeBytes: req.sizeBytes },
-    label: req.key,
-    resumeFrom: from,
-    keepPartialOnError: true,
-  });
+  await writeBounded(opened.body, req, from);
 }
 
 async function attemptFile(req: DownloadRequest, resumeFrom: number): Promise<void> {
@@ -291,12 +314,7 @@ async function attemptFile(req: DownloadRequest, resumeFrom: number): Promise<vo
     (error) => error,
   );
   if (opened) throw fileError(req.url, opened);
-  await writeVerified(bounded(source, req, resumeFrom), req.out, {
-    expected: { sha256: req.sha256, sizeBytes: req.sizeBytes },
-    label: req.key,
-    resumeFrom,
-    keepPartialOnError: true,
-  });
+  await writeBounded(source, req, resumeFrom);
 }
 
 /**
