@@ -2,6 +2,7 @@
 import buildTarball from './commands/build-tarball.js';
 import download from './commands/download.js';
 import emitManifest from './commands/emit-manifest.js';
+import { hydrateCacheCli } from './commands/hydrate-cache.js';
 import publish from './commands/publish.js';
 import smokeTarball from './commands/smoke-tarball.js';
 import upload from './commands/upload.js';
@@ -17,8 +18,9 @@ const COMMANDS: Command<unknown>[] = [
   publish,
   upload,
   download,
+  hydrateCacheCli as Command<unknown>,
 ];
-const ALIASES: Record<string, string> = {};
+const ALIASES: Record<string, string> = { 'cache-sync': 'hydrate-cache' };
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
