@@ -4,6 +4,7 @@ import download from './commands/download.js';
 import emitManifest from './commands/emit-manifest.js';
 import { hydrateCacheCli } from './commands/hydrate-cache.js';
 import publish from './commands/publish.js';
+import release from './commands/release.js';
 import smokeTarball from './commands/smoke-tarball.js';
 import upload from './commands/upload.js';
 import { runCli } from './lib/command/cli.js';
@@ -19,6 +20,7 @@ const COMMANDS: Command<unknown>[] = [
   upload,
   download,
   hydrateCacheCli as Command<unknown>,
+  release,
 ];
 const ALIASES: Record<string, string> = { 'cache-sync': 'hydrate-cache' };
 

@@ -92,6 +92,8 @@ export function staticHandler(
 ): RequestListener {
   const ranges = options.ranges ?? true;
   const rootReal = realpath(rootDir);
+  // A missing root fails each request, not the process (an unhandled rejection).
+  rootReal.catch(() => {});
   return (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const rangeHeader = req.headers.range;
