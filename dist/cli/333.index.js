@@ -189,7 +189,8 @@ async function rehearseRelease(steps, o, ctx) {
             if (report)
                 report.upload = tarball?.skipped ? 'already there' : 'uploaded';
         });
-        manifestEtag = results.at(-1)?.outputs['manifest-etag'] ?? '';
+        // Each publisher reports the ETag it wrote or saw; only a fresh read knows which came last.
+        manifestEtag = await o.manifestEtag();
     }));
     let downloaded = [];
     const manifestUrl = o.manifestUrl;

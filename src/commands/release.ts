@@ -133,6 +133,11 @@ export default defineCommand({
           cacheDir: inputs.cacheDir,
           smoke: (agent) =>
             sample?.smoke[agent] ?? { command: inputs.command, expect: inputs.expect },
+          manifestEtag: async () => {
+            const { openStore } = await import('../lib/store/open.js');
+            const head = await (await openStore(inputs.store)).head(MANIFEST_KEY);
+            return head?.etag ?? '';
+          },
           imageId: (ref) =>
             podman.inspectImage(ref).then(
               (i) => i.id,

@@ -35,6 +35,8 @@ export interface ReleaseOptions {
   manifestUrl?: string;
   cacheDir: string;
   smoke: (agent: string) => SmokeSpec;
+  /** The published manifest's ETag, read back once every publisher is done. */
+  manifestEtag: () => Promise<string>;
   /** Image id of an agent's image, to skip rebuilding an unchanged one. */
   imageId: (ref: string) => Promise<string | undefined>;
 }
@@ -219,7 +221,8 @@ export async function rehearseRelease(
         const tarball = uploaded.find((u) => u.key === report?.key);
         if (report) report.upload = tarball?.skipped ? 'already there' : 'uploaded';
       });
-      manifestEtag = results.at(-1)?.outputs['manifest-etag'] ?? '';
+      // Each publisher reports the ETag it wrote or saw; only a fresh read knows which came last.
+      manifestEtag = await o.manifestEtag();
     }),
   );
 
