@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import command from '../../src/commands/emit-manifest.js';
-import { CLAUDE, NOW, OPENCLAW, releaseWorkspace } from '../support/release.js';
+import { CODER, NOW, OPENCLAW, releaseWorkspace } from '../support/release.js';
 import { runActionBundle, runCliBundle } from '../support/runner.js';
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
@@ -18,7 +18,7 @@ async function tree(dir: string): Promise<string[]> {
 
 describe('emit-manifest action (built bundle)', () => {
   it('writes the manifest, its outputs and a summary table of the slice', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE]);
+    const dir = await releaseWorkspace([OPENCLAW, CODER]);
     const run = await runActionBundle('emit-manifest', { cwd: dir, inputs: { now: NOW } });
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
@@ -27,7 +27,7 @@ describe('emit-manifest action (built bundle)', () => {
     expect(run.outputs).toEqual({
       manifest: path,
       sha256: sha256(text),
-      agents: '["claude-code","openclaw"]',
+      agents: '["coder","openclaw"]',
     });
     const m = JSON.parse(text);
     expect(m.updatedAt).toBe(NOW);
@@ -41,7 +41,7 @@ describe('emit-manifest action (built bundle)', () => {
     expect(run.summary).toContain(
       '<tr><th>Agent</th><th>Version</th><th>Arch</th><th>Key</th><th>Size (bytes)</th><th>sha256</th></tr>',
     );
-    for (const agent of [OPENCLAW, CLAUDE]) {
+    for (const agent of [OPENCLAW, CODER]) {
       for (const arch of ['arm64', 'x64'] as const) {
         const t = m.agents[agent.name].tarballs[arch];
         expect(run.summary).toContain(
@@ -52,7 +52,7 @@ describe('emit-manifest action (built bundle)', () => {
   });
 
   it('merges one agent into a baseline served over HTTP, the summary showing only that slice', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE]);
+    const dir = await releaseWorkspace([OPENCLAW, CODER]);
     const baseline = await readFile(
       (await runActionBundle('emit-manifest', { cwd: dir, inputs: { now: NOW } })).outputs
         .manifest as string,
@@ -77,10 +77,10 @@ describe('emit-manifest action (built bundle)', () => {
       });
       expect(run.errors).toEqual([]);
       const merged = JSON.parse(await readFile(join(dir, 'merged.json'), 'utf8'));
-      expect(merged.agents['claude-code']).toEqual(JSON.parse(baseline).agents['claude-code']);
+      expect(merged.agents.coder).toEqual(JSON.parse(baseline).agents.coder);
       expect(run.summary).toContain('<h3>Manifest slice agents:openclaw</h3>');
       expect(run.summary).toContain('<td>openclaw</td>');
-      expect(run.summary).not.toContain('<td>claude-code</td>');
+      expect(run.summary).not.toContain('<td>coder</td>');
 
       const missing = await runActionBundle('emit-manifest', {
         cwd: dir,
@@ -154,7 +154,7 @@ describe('vm-tools emit-manifest (built CLI)', () => {
   });
 
   it('writes the same bytes as the action for the same inputs', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE], { compression: 'zstd' });
+    const dir = await releaseWorkspace([OPENCLAW, CODER], { compression: 'zstd' });
     const action = await runActionBundle('emit-manifest', {
       cwd: dir,
       inputs: { now: NOW, out: 'from-action.json', arches: 'x64' },

@@ -16,9 +16,9 @@ export const OPENCLAW: FixtureAgent = {
   image: 'ghcr.io/openclaw/openclaw',
   version: '2026.4.12',
 };
-export const CLAUDE: FixtureAgent = {
-  name: 'claude-code',
-  image: 'ghcr.io/anthropics/claude-code',
+export const CODER: FixtureAgent = {
+  name: 'coder',
+  image: 'ghcr.io/example/coder',
   version: '2026.4.10',
 };
 

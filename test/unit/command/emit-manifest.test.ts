@@ -8,7 +8,7 @@ import command, {
 } from '../../../src/commands/emit-manifest.js';
 import { runCli } from '../../../src/lib/command/cli.js';
 import { InputError } from '../../../src/lib/command/errors.js';
-import { CLAUDE, NOW, OPENCLAW, releaseWorkspace } from '../../support/release.js';
+import { CODER, NOW, OPENCLAW, releaseWorkspace } from '../../support/release.js';
 
 async function emit(cwd: string, argv: string[]) {
   let stdout = '';
@@ -69,7 +69,7 @@ describe('emit-manifest inputs', () => {
 
 describe('vm-tools emit-manifest (in process)', () => {
   it('writes the manifest and prints its outputs', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE]);
+    const dir = await releaseWorkspace([OPENCLAW, CODER]);
     const r = await emit(dir, ['--now', NOW, '--out', 'out/m.json']);
     expect(r.stderr).not.toContain('error');
     expect(r.code).toBe(0);
@@ -79,7 +79,7 @@ describe('vm-tools emit-manifest (in process)', () => {
       [
         `manifest=${join(dir, 'out', 'm.json')}`,
         `sha256=${createHash('sha256').update(text).digest('hex')}`,
-        'agents=["claude-code","openclaw"]',
+        'agents=["coder","openclaw"]',
         '',
       ].join('\n'),
     );

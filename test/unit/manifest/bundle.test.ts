@@ -10,7 +10,7 @@ const parse = (value: unknown) => parseBundle(JSON.stringify(value), 'bundle.jso
 describe('bundle.json', () => {
   it('reads the agents to release', () => {
     const two = {
-      agents: [agent, { name: 'claude-code', image: 'localhost:5000/a/b', version: 'v1_2-3.4' }],
+      agents: [agent, { name: 'coder', image: 'localhost:5000/a/b', version: 'v1_2-3.4' }],
     };
     expect(parse(two)).toEqual({ bundle: two, warnings: [] });
   });

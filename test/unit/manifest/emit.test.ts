@@ -16,7 +16,7 @@ import {
   mergeSlice,
   parseSlice,
 } from '../../../src/lib/manifest/slice.js';
-import { CLAUDE, NOW, OPENCLAW, releaseWorkspace, tarballBytes } from '../../support/release.js';
+import { CODER, NOW, OPENCLAW, releaseWorkspace, tarballBytes } from '../../support/release.js';
 
 const now = new Date(NOW);
 
@@ -45,12 +45,12 @@ const OTHER_AGENTS = {
       arm64: { key: 'vm/images/zeta-9.9.9-arm64.tar.zst', sha256: 'd'.repeat(64), sizeBytes: 8 },
     },
   },
-  'claude-code': {
-    image: 'ghcr.io/anthropics/claude-code',
+  coder: {
+    image: 'ghcr.io/example/coder',
     version: '2026.4.1',
     tarballs: {
       arm64: {
-        key: 'vm/images/claude-code-2026.4.1-arm64.tar.gz',
+        key: 'vm/images/coder-2026.4.1-arm64.tar.gz',
         sha256: 'e'.repeat(64),
         sizeBytes: 9,
       },
@@ -98,7 +98,7 @@ describe('slices', () => {
 
 describe('emitManifest --slice full', () => {
   it('computes sha256 and size from the files, every agent x arch', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE]);
+    const dir = await releaseWorkspace([OPENCLAW, CODER]);
     const m = await emitManifest({
       bundle: await bundleOf(dir),
       distDir: join(dir, 'dist'),
@@ -107,8 +107,8 @@ describe('emitManifest --slice full', () => {
     });
     expect(m.schemaVersion).toBe(2);
     expect(m.updatedAt).toBe(NOW);
-    expect(Object.keys(m.agents).sort()).toEqual(['claude-code', 'openclaw']);
-    for (const agent of [OPENCLAW, CLAUDE]) {
+    expect(Object.keys(m.agents).sort()).toEqual(['coder', 'openclaw']);
+    for (const agent of [OPENCLAW, CODER]) {
       const entry = m.agents[agent.name];
       expect(entry?.image).toBe(agent.image);
       expect(entry?.version).toBe(agent.version);
@@ -207,7 +207,7 @@ describe('emitManifest --slice full', () => {
   });
 
   it('gives identical bytes for the same now, and different ones for another', async () => {
-    const dir = await releaseWorkspace([CLAUDE, OPENCLAW]);
+    const dir = await releaseWorkspace([CODER, OPENCLAW]);
     const emit = async (at: Date) =>
       serializeManifest(
         await emitManifest({
@@ -219,7 +219,7 @@ describe('emitManifest --slice full', () => {
       );
     const first = await emit(now);
     expect(await emit(now)).toBe(first);
-    expect(Object.keys(JSON.parse(first).agents)).toEqual(['claude-code', 'openclaw']);
+    expect(Object.keys(JSON.parse(first).agents)).toEqual(['coder', 'openclaw']);
     expect(first).toBe(`${JSON.stringify(JSON.parse(first), null, 2)}\n`);
     expect(await emit(new Date('2026-04-23T00:00:00.000Z'))).not.toBe(first);
   });
@@ -241,7 +241,7 @@ describe('emitManifest --slice full', () => {
 
 describe('emitManifest --slice agents:<name>', () => {
   it('replaces only that agent and keeps every other agent byte-for-byte', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE], { tarballs: false });
+    const dir = await releaseWorkspace([OPENCLAW, CODER], { tarballs: false });
     for (const arch of ['arm64', 'x64']) {
       await writeFile(
         join(dir, 'dist', 'images', `openclaw-2026.4.12-${arch}.tar.gz`),
@@ -265,9 +265,9 @@ describe('emitManifest --slice agents:<name>', () => {
       }),
     );
     const out = JSON.parse(text);
-    expect(Object.keys(out.agents)).toEqual(['claude-code', 'openclaw', 'zeta']);
+    expect(Object.keys(out.agents)).toEqual(['coder', 'openclaw', 'zeta']);
     // Other agents: same serialised bytes, unknown fields and field order included.
-    for (const name of ['zeta', 'claude-code'] as const) {
+    for (const name of ['zeta', 'coder'] as const) {
       expect(JSON.stringify(out.agents[name], null, 2)).toBe(
         JSON.stringify(OTHER_AGENTS[name], null, 2),
       );
@@ -300,15 +300,15 @@ describe('emitManifest --slice agents:<name>', () => {
   });
 
   it('an allowed-empty baseline bootstraps a manifest with just that agent', async () => {
-    const dir = await releaseWorkspace([OPENCLAW, CLAUDE]);
+    const dir = await releaseWorkspace([OPENCLAW, CODER]);
     const m = await emitManifest({
       bundle: await bundleOf(dir),
       distDir: join(dir, 'dist'),
-      slice: parseSlice('agents:claude-code'),
+      slice: parseSlice('agents:coder'),
       hasBaseline: true,
       now,
     });
-    expect(Object.keys(m.agents)).toEqual(['claude-code']);
+    expect(Object.keys(m.agents)).toEqual(['coder']);
   });
 
   it('refuses the slice without a baseline, or for an unknown agent', async () => {
@@ -375,8 +375,8 @@ describe('emitManifest --slice agents:<name>', () => {
     expect(out.updatedAt).toBe(NOW);
     expect(out).not.toHaveProperty('vmDisk');
     expect(out).not.toHaveProperty('vmVersion');
-    expect(Object.keys(out.agents)).toEqual(['claude-code', 'openclaw', 'zeta']);
+    expect(Object.keys(out.agents)).toEqual(['coder', 'openclaw', 'zeta']);
     expect(out.agents.zeta).toEqual(OTHER_AGENTS.zeta);
-    expect(out.agents['claude-code']).toEqual(OTHER_AGENTS['claude-code']);
+    expect(out.agents.coder).toEqual(OTHER_AGENTS.coder);
   });
 });
