@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { errorMessage, InputError } from '../lib/command/errors.js';
 import { boolean, list, optional } from '../lib/command/inputs.js';
-import { defineCommand } from '../lib/command/types.js';
+import { defineCommand, type InputDef } from '../lib/command/types.js';
 import { writeFileAtomic } from '../lib/fs/atomic.js';
 import { sha256Hex } from '../lib/fs/hash.js';
 import { ARCHES, type Arch, isArch } from '../lib/manifest/arch.js';
@@ -56,25 +56,30 @@ export function parseSliceInput(value: string, mergeFrom: string | undefined): S
   return slice;
 }
 
+/** What a slice is made of: the bundle, its tarballs and the arches (emit-manifest and publish). */
+export const SLICE_SOURCE_INPUTS = {
+  bundle: { description: 'Path to bundle.json (what to release).', default: 'bundle.json' },
+  'dist-dir': {
+    description: 'Directory holding images/<name>-<version>-<arch>.tar.gz|.tar.zst.',
+    default: 'dist',
+  },
+  arches: {
+    description: 'Arches the slice covers, one per line.',
+    default: 'arm64\nx64',
+    multiline: true,
+  },
+} satisfies Record<string, InputDef>;
+
 export default defineCommand({
   name: 'emit-manifest',
   description:
     'Writes vm/manifest.json for a slice of the bundle (every agent, or one agent merged into a baseline), hashing the tarballs in the dist directory.',
   inputs: {
-    bundle: { description: 'Path to bundle.json (what to release).', default: 'bundle.json' },
-    'dist-dir': {
-      description: 'Directory holding images/<name>-<version>-<arch>.tar.gz|.tar.zst.',
-      default: 'dist',
-    },
+    ...SLICE_SOURCE_INPUTS,
     slice: {
       description:
         'full (every agent x arch) or agents:<name> (replace one agent of the baseline).',
       default: 'full',
-    },
-    arches: {
-      description: 'Arches the slice covers, one per line.',
-      default: 'arm64\nx64',
-      multiline: true,
     },
     'merge-from': {
       description: 'Baseline manifest: a file path, an http(s):// URL or s3://bucket/key.',

@@ -9,7 +9,7 @@ import { publishSlice } from '../lib/publish/publish.js';
 import { parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from '../lib/store/config.js';
 import { keyInput } from '../lib/store/inputs.js';
 import { openStore } from '../lib/store/open.js';
-import { parseArches } from './emit-manifest.js';
+import { parseArches, SLICE_SOURCE_INPUTS } from './emit-manifest.js';
 
 function sliceInput(value: string): Slice {
   try {
@@ -24,19 +24,10 @@ export default defineCommand({
   description:
     "Uploads a slice's tarballs (verified), then merges the slice into the store's manifest with compare-and-swap, retrying while other publishers win.",
   inputs: {
-    bundle: { description: 'Path to bundle.json (what to release).', default: 'bundle.json' },
-    'dist-dir': {
-      description: 'Directory holding images/<name>-<version>-<arch>.tar.gz|.tar.zst.',
-      default: 'dist',
-    },
+    ...SLICE_SOURCE_INPUTS,
     slice: {
       description: 'full (every agent; may create the manifest) or agents:<name> (one agent).',
       required: true,
-    },
-    arches: {
-      description: 'Arches the slice covers, one per line.',
-      default: 'arm64\nx64',
-      multiline: true,
     },
     'manifest-key': { description: 'Key of the manifest in the store.', default: MANIFEST_KEY },
     'allow-empty-baseline': {
