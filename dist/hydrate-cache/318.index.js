@@ -11,9 +11,9 @@ export const modules = {
 /* unused harmony exports UNAVAILABLE_NOTICE, cacheKeyPrefix */
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(6760);
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _commands_hydrate_cache_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3804);
 /* harmony import */ var _command_errors_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(3794);
-/* harmony import */ var _fs_hash_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(6683);
+/* harmony import */ var _fs_hash_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(6683);
+/* harmony import */ var _hydrate_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(8055);
 /* harmony import */ var _plan_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(4075);
 /* harmony import */ var _source_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(1161);
 /* harmony import */ var _transport_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(1645);
@@ -42,8 +42,8 @@ async function hydrateWithActionsCache(inputs, ctx, deps = {}) {
     const manifestBytes = await (0,_transport_js__WEBPACK_IMPORTED_MODULE_5__/* .fetchBytes */ .ci)(source.manifestUrl, {
         onRetry: (m) => ctx.log.warning(m),
     });
-    const key = `${prefix}${(0,_fs_hash_js__WEBPACK_IMPORTED_MODULE_2__/* .sha256Hex */ .fg)(manifestBytes)}`;
-    const cacheDir = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.resolve)(ctx.cwd, inputs.cacheDir ?? (0,_commands_hydrate_cache_js__WEBPACK_IMPORTED_MODULE_1__/* .defaultCacheDir */ .$g)(ctx.env));
+    const key = `${prefix}${(0,_fs_hash_js__WEBPACK_IMPORTED_MODULE_1__/* .sha256Hex */ .fg)(manifestBytes)}`;
+    const cacheDir = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.resolve)(ctx.cwd, inputs.cacheDir ?? (0,_hydrate_js__WEBPACK_IMPORTED_MODULE_2__/* .defaultCacheDir */ .$g)(ctx.env));
     const cache = deps.cache ?? (await __webpack_require__.e(/* import() */ 691).then(__webpack_require__.bind(__webpack_require__, 1691)));
     const notice = deps.notice ?? (await Promise.resolve(/* import() */).then(__webpack_require__.bind(__webpack_require__, 3838))).notice;
     const available = cache.isFeatureAvailable();
@@ -63,7 +63,7 @@ async function hydrateWithActionsCache(inputs, ctx, deps = {}) {
             ctx.log.warning(`Actions cache restore failed, hydrating without it: ${(0,_command_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .errorMessage */ .g)(error)}`);
         }
     }
-    const result = await (0,_commands_hydrate_cache_js__WEBPACK_IMPORTED_MODULE_1__/* .hydrate */ .Qv)({ ...inputs, cacheDir }, ctx, { manifestBytes });
+    const result = await (0,_hydrate_js__WEBPACK_IMPORTED_MODULE_2__/* .hydrate */ .Qv)({ ...inputs, cacheDir }, ctx, { manifestBytes });
     if (available && result.downloaded.length > 0) {
         try {
             await cache.saveCache([cacheDir], key);
@@ -73,15 +73,7 @@ async function hydrateWithActionsCache(inputs, ctx, deps = {}) {
             ctx.log.warning(`Actions cache save failed: ${(0,_command_errors_js__WEBPACK_IMPORTED_MODULE_6__/* .errorMessage */ .g)(error)}`);
         }
     }
-    return {
-        outputs: {
-            downloaded: JSON.stringify(result.downloaded),
-            skipped: String(result.skipped),
-            'manifest-path': result.manifestPath,
-            'cache-hit': String(cacheHit),
-        },
-        summary: (0,_commands_hydrate_cache_js__WEBPACK_IMPORTED_MODULE_1__/* .summarize */ .eh)(result, inputs.manifestUrl, cacheHit),
-    };
+    return (0,_hydrate_js__WEBPACK_IMPORTED_MODULE_2__/* .hydrateResult */ .Fg)(result, inputs.manifestUrl, cacheHit);
 }
 
 

@@ -43,13 +43,17 @@ export function parseNow(value: string | undefined): Date | undefined {
 }
 
 /** The slice rules that need no file: checked before anything is read. */
-export function parseSliceInput(value: string, mergeFrom: string | undefined): Slice {
-  let slice: Slice;
+/** A slice value as bad input ("unknown slice: …") rather than a failure. */
+export function sliceInput(value: string): Slice {
   try {
-    slice = parseSlice(value);
+    return parseSlice(value);
   } catch (error) {
     throw new InputError((error as Error).message);
   }
+}
+
+export function parseSliceInput(value: string, mergeFrom: string | undefined): Slice {
+  const slice = sliceInput(value);
   if (slice.kind === 'agent' && mergeFrom === undefined) {
     throw new InputError(`--slice agents:${slice.name} requires --merge-from`);
   }

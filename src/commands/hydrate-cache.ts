@@ -1,22 +1,12 @@
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { ARCH_CHOICES, type ArchChoice } from '../lib/cache/plan.js';
+import { type HydrateInputs, hydrate, hydrateResult } from '../lib/cache/hydrate.js';
+import { ARCH_CHOICES } from '../lib/cache/plan.js';
 import { MANIFEST_URL_ACCEPTED, parseManifestUrl } from '../lib/cache/source.js';
-import { MANIFEST_URL_ENV, type SyncResult, syncCache } from '../lib/cache/sync.js';
+import { MANIFEST_URL_ENV } from '../lib/cache/sync.js';
 import { InputError } from '../lib/command/errors.js';
 import { boolean, integer, list, oneOf, optional } from '../lib/command/inputs.js';
-import { type Command, type Context, defineCommand, type InputDef } from '../lib/command/types.js';
-import { formatBytes, throttledProgress } from '../lib/progress.js';
+import { type Command, defineCommand, type InputDef } from '../lib/command/types.js';
 
-export interface HydrateInputs {
-  manifestUrl: string;
-  cacheDir: string | undefined;
-  arch: ArchChoice;
-  agents: string[];
-  concurrency: number;
-  prune: boolean;
-  actionsCache: boolean;
-}
+export type { HydrateInputs } from '../lib/cache/hydrate.js';
 
 const INPUTS: Record<string, InputDef> = {
   'manifest-url': {
@@ -79,77 +69,6 @@ export function parseHydrateInputs(
   };
 }
 
-export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CACHE_HOME?.trim() || join(homedir(), '.cache');
-  return join(base, 'vm-tools');
-}
-
-/** The sync both adapters run, with throttled progress lines. */
-export async function hydrate(
-  inputs: HydrateInputs,
-  ctx: Context,
-  extra: { manifestBytes?: Uint8Array } = {},
-): Promise<SyncResult & { cacheDir: string; durationMs: number }> {
-  const cacheDir = resolve(ctx.cwd, inputs.cacheDir ?? defaultCacheDir(ctx.env));
-  const progress = throttledProgress((line) => ctx.log.info(line));
-  const started = Date.now();
-  const result = await ctx.log.group(`Hydrating ${cacheDir}`, () =>
-    syncCache({
-      manifestUrl: inputs.manifestUrl,
-      cacheDir,
-      arch: inputs.arch,
-      agents: inputs.agents,
-      concurrency: inputs.concurrency,
-      prune: inputs.prune,
-      env: ctx.env,
-      manifestBytes: extra.manifestBytes,
-      onRetry: (message) => ctx.log.warning(message),
-      onProgress: (p) =>
-        progress.update(
-          `downloading: ${formatBytes(p.receivedBytes)} of ${formatBytes(p.totalBytes)}, ${p.doneFiles}/${p.totalFiles} files done`,
-        ),
-    }),
-  );
-  if (result.bytesDownloaded > 0) {
-    progress.done(
-      `downloaded ${result.downloaded.length} files (${formatBytes(result.bytesDownloaded)})`,
-    );
-  }
-  return { ...result, cacheDir, durationMs: Date.now() - started };
-}
-
-export function summarize(
-  result: SyncResult & { cacheDir: string; durationMs: number },
-  manifestUrl: string,
-  cacheHit?: boolean,
-) {
-  const status = (key: string) =>
-    result.downloaded.includes(key)
-      ? 'downloaded'
-      : result.adopted.includes(key)
-        ? 'verified on disk'
-        : 'cached';
-  const lines = [
-    `Manifest: ${manifestUrl} (sha256 ${result.manifestSha256.slice(0, 12)}…)`,
-    `Cache directory: ${result.cacheDir}; arch ${result.arches.join(', ')}`,
-    result.skipped
-      ? 'Already up to date: nothing downloaded.'
-      : `${result.downloaded.length} downloaded (${formatBytes(result.bytesDownloaded)}), ${result.adopted.length} verified on disk, ${result.pruned.length} pruned in ${(result.durationMs / 1000).toFixed(1)} s.`,
-  ];
-  if (cacheHit !== undefined) lines.push(`Actions cache hit: ${cacheHit}`);
-  return {
-    heading: 'VM artifact cache',
-    lines,
-    table: {
-      header: ['Key', 'Status'],
-      rows: [
-        ...result.selected.map((key) => [key, status(key)]),
-        ...result.pruned.map((key) => [key, 'pruned']),
-      ],
-    },
-  };
-}
-
 const OUTPUTS = {
   downloaded: 'JSON list of the keys downloaded by this run.',
   skipped: 'true when the cache already matched the manifest (nothing downloaded).',
@@ -168,15 +87,7 @@ export const hydrateCacheCli: Command<HydrateInputs> = defineCommand({
   outputs: OUTPUTS,
   parse: (read) => parseHydrateInputs(read, false),
   async run(inputs, ctx) {
-    const result = await hydrate(inputs, ctx);
-    return {
-      outputs: {
-        downloaded: JSON.stringify(result.downloaded),
-        skipped: String(result.skipped),
-        'manifest-path': result.manifestPath,
-      },
-      summary: summarize(result, inputs.manifestUrl),
-    };
+    return hydrateResult(await hydrate(inputs, ctx), inputs.manifestUrl);
   },
 });
 
@@ -190,16 +101,7 @@ export default defineCommand<HydrateInputs>({
   parse: (read) => parseHydrateInputs(read, true),
   async run(inputs, ctx) {
     if (!inputs.actionsCache) {
-      const result = await hydrate(inputs, ctx);
-      return {
-        outputs: {
-          downloaded: JSON.stringify(result.downloaded),
-          skipped: String(result.skipped),
-          'manifest-path': result.manifestPath,
-          'cache-hit': 'false',
-        },
-        summary: summarize(result, inputs.manifestUrl, false),
-      };
+      return hydrateResult(await hydrate(inputs, ctx), inputs.manifestUrl, false);
     }
     // Loaded only here: @actions/cache costs the cold start of every other path.
     const { hydrateWithActionsCache } = await import('../lib/cache/actions-cache.js');

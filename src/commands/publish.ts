@@ -1,23 +1,14 @@
 import { resolve } from 'node:path';
-import { InputError } from '../lib/command/errors.js';
 import { boolean, list, optional, required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { readBundle } from '../lib/manifest/bundle.js';
 import { MANIFEST_KEY } from '../lib/manifest/keys.js';
-import { formatSlice, parseSlice, type Slice } from '../lib/manifest/slice.js';
+import { formatSlice } from '../lib/manifest/slice.js';
 import { publishSlice } from '../lib/publish/publish.js';
 import { parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from '../lib/store/config.js';
 import { keyInput } from '../lib/store/inputs.js';
 import { openStore } from '../lib/store/open.js';
-import { parseArches, SLICE_SOURCE_INPUTS } from './emit-manifest.js';
-
-function sliceInput(value: string): Slice {
-  try {
-    return parseSlice(value);
-  } catch (error) {
-    throw new InputError((error as Error).message);
-  }
-}
+import { parseArches, SLICE_SOURCE_INPUTS, sliceInput } from './emit-manifest.js';
 
 export default defineCommand({
   name: 'publish',

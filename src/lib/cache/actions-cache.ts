@@ -1,13 +1,8 @@
 import { resolve } from 'node:path';
-import {
-  defaultCacheDir,
-  type HydrateInputs,
-  hydrate,
-  summarize,
-} from '../../commands/hydrate-cache.js';
 import { errorMessage } from '../command/errors.js';
 import type { CommandResult, Context } from '../command/types.js';
 import { sha256Hex } from '../fs/hash.js';
+import { defaultCacheDir, type HydrateInputs, hydrate, hydrateResult } from './hydrate.js';
 import { resolveArches } from './plan.js';
 import { parseManifestUrl } from './source.js';
 import { fetchBytes } from './transport.js';
@@ -83,13 +78,5 @@ export async function hydrateWithActionsCache(
       ctx.log.warning(`Actions cache save failed: ${errorMessage(error)}`);
     }
   }
-  return {
-    outputs: {
-      downloaded: JSON.stringify(result.downloaded),
-      skipped: String(result.skipped),
-      'manifest-path': result.manifestPath,
-      'cache-hit': String(cacheHit),
-    },
-    summary: summarize(result, inputs.manifestUrl, cacheHit),
-  };
+  return hydrateResult(result, inputs.manifestUrl, cacheHit);
 }

@@ -2,6 +2,14 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { kindOfCliFailure, kindOfStatus, PodmanError } from './errors.js';
+import {
+  containerInfoOf,
+  imageInfoOf,
+  listedContainerOf,
+  type RawContainer,
+  type RawImage,
+  type RawListedContainer,
+} from './inspect.js';
 import { assertContainerRef, assertImageRef } from './refs.js';
 import type {
   ArchiveFormat,
@@ -234,18 +242,9 @@ export class ApiPodman implements Podman {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo> {
-    const raw = await this.json<{
-      Id: string;
-      Architecture: string;
-      Os: string;
-      RepoTags?: string[] | null;
-    }>('GET', `/images/${enc(assertImageRef(ref))}/json`);
-    return {
-      id: raw.Id.replace(/^sha256:/, ''),
-      architecture: raw.Architecture,
-      os: raw.Os,
-      names: raw.RepoTags ?? [],
-    };
+    return imageInfoOf(
+      await this.json<RawImage>('GET', `/images/${enc(assertImageRef(ref))}/json`),
+    );
   }
 
   save(ref: string, options: { format: ArchiveFormat; uncompressed: boolean }): SaveStream {
@@ -391,47 +390,19 @@ export class ApiPodman implements Podman {
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo> {
-    const raw = await this.json<{
-      Id: string;
-      Name: string;
-      ImageName: string;
-      State: { Status: string; ExitCode: number };
-      Config?: { Labels?: Record<string, string> | null };
-    }>('GET', `/containers/${enc(assertContainerRef(id))}/json`);
-    return {
-      id: raw.Id,
-      name: raw.Name,
-      image: raw.ImageName,
-      state: raw.State.Status,
-      exitCode: raw.State.ExitCode,
-      labels: raw.Config?.Labels ?? {},
-    };
+    return containerInfoOf(
+      await this.json<RawContainer>('GET', `/containers/${enc(assertContainerRef(id))}/json`),
+    );
   }
 
   async listContainers(options: { all?: boolean; label?: string } = {}): Promise<ContainerInfo[]> {
-    const rows = await this.json<
-      Array<{
-        Id: string;
-        Names: string[];
-        Image: string;
-        State: string;
-        ExitCode: number;
-        Labels?: Record<string, string> | null;
-      }>
-    >('GET', '/containers/json', {
+    const rows = await this.json<RawListedContainer[]>('GET', '/containers/json', {
       query: {
         all: options.all ? 'true' : undefined,
         filters: options.label ? JSON.stringify({ label: [options.label] }) : undefined,
       },
     });
-    return rows.map((r) => ({
-      id: r.Id,
-      name: r.Names[0] ?? '',
-      image: r.Image,
-      state: r.State,
-      exitCode: r.ExitCode,
-      labels: r.Labels ?? {},
-    }));
+    return rows.map(listedContainerOf);
   }
 
   async logs(id: string): Promise<Logs> {

@@ -3,6 +3,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as argv from './argv.js';
 import { kindOfCliFailure, PodmanError } from './errors.js';
+import {
+  containerInfoOf,
+  imageInfoOf,
+  listedContainerOf,
+  type RawContainer,
+  type RawImage,
+  type RawListedContainer,
+} from './inspect.js';
 import type {
   ArchiveFormat,
   ContainerInfo,
@@ -140,19 +148,9 @@ export class CliPodman implements Podman {
   }
 
   async inspectImage(ref: string): Promise<ImageInfo> {
-    const [raw] = JSON.parse((await this.run(argv.inspectImageArgv(ref))).stdout) as Array<{
-      Id: string;
-      Architecture: string;
-      Os: string;
-      RepoTags?: string[] | null;
-    }>;
+    const [raw] = JSON.parse((await this.run(argv.inspectImageArgv(ref))).stdout) as RawImage[];
     if (!raw) throw new PodmanError('not_found', `image ${ref} not found`);
-    return {
-      id: raw.Id.replace(/^sha256:/, ''),
-      architecture: raw.Architecture,
-      os: raw.Os,
-      names: raw.RepoTags ?? [],
-    };
+    return imageInfoOf(raw);
   }
 
   save(ref: string, options: { format: ArchiveFormat; uncompressed: boolean }): SaveStream {
@@ -237,43 +235,18 @@ export class CliPodman implements Podman {
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo> {
-    const [raw] = JSON.parse((await this.run(argv.inspectContainerArgv(id))).stdout) as Array<{
-      Id: string;
-      Name: string;
-      ImageName: string;
-      State: { Status: string; ExitCode: number };
-      Config?: { Labels?: Record<string, string> | null };
-    }>;
+    const [raw] = JSON.parse(
+      (await this.run(argv.inspectContainerArgv(id))).stdout,
+    ) as RawContainer[];
     if (!raw) throw new PodmanError('not_found', `container ${id} not found`);
-    return {
-      id: raw.Id,
-      name: raw.Name,
-      image: raw.ImageName,
-      state: raw.State.Status,
-      exitCode: raw.State.ExitCode,
-      labels: raw.Config?.Labels ?? {},
-    };
+    return containerInfoOf(raw);
   }
 
   async listContainers(options: { all?: boolean; label?: string } = {}): Promise<ContainerInfo[]> {
     const rows = JSON.parse(
       (await this.run(argv.listContainersArgv(options))).stdout || '[]',
-    ) as Array<{
-      Id: string;
-      Names: string[];
-      Image: string;
-      State: string;
-      ExitCode: number;
-      Labels?: Record<string, string> | null;
-    }>;
-    return rows.map((r) => ({
-      id: r.Id,
-      name: r.Names[0] ?? '',
-      image: r.Image,
-      state: r.State,
-      exitCode: r.ExitCode,
-      labels: r.Labels ?? {},
-    }));
+    ) as RawListedContainer[];
+    return rows.map(listedContainerOf);
   }
 
   async logs(id: string): Promise<Logs> {
