@@ -12,8 +12,11 @@ interface ActionYml {
 }
 
 const read = (path: string) => parse(readFileSync(join(ROOT, path), 'utf8')) as ActionYml;
-const actions = readdirSync(join(ROOT, 'actions')).filter((name) =>
-  existsSync(join(ROOT, 'actions', name, 'action.yml')),
+// Composite actions wrap the CLI (test/unit/workflows.test.ts checks them).
+const actions = readdirSync(join(ROOT, 'actions')).filter(
+  (name) =>
+    existsSync(join(ROOT, 'actions', name, 'action.yml')) &&
+    read(join('actions', name, 'action.yml')).runs.using !== 'composite',
 );
 const cliSource = readFileSync(join(ROOT, 'src', 'cli.ts'), 'utf8');
 
