@@ -22,6 +22,7 @@ export default defineCommand({
     path: 'Path of the written file.',
     sha256: 'sha256 of the downloaded bytes.',
     'size-bytes': 'Size of the downloaded file.',
+    etag: 'The object ETag as the store reports it after the download.',
   },
   parse(read) {
     return {
@@ -44,8 +45,15 @@ export default defineCommand({
     ctx.log.info(
       `downloaded ${inputs.key} to ${out} (${digest.sizeBytes} bytes, sha256 ${digest.sha256})`,
     );
+    // What a release report names as "the manifest now" (read once every publisher is done).
+    const head = await store.head(inputs.key);
     return {
-      outputs: { path: out, sha256: digest.sha256, 'size-bytes': String(digest.sizeBytes) },
+      outputs: {
+        path: out,
+        sha256: digest.sha256,
+        'size-bytes': String(digest.sizeBytes),
+        etag: head?.etag ?? '',
+      },
     };
   },
 });

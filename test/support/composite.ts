@@ -118,42 +118,54 @@ function bash(
   });
 }
 
-export async function runComposite(
-  name: string,
-  options: CompositeOptions = {},
-): Promise<CompositeRun> {
-  const actionPath = join(ROOT, 'actions', name);
-  const meta = parseYaml(await readFile(join(actionPath, 'action.yml'), 'utf8')) as CompositeYml;
-  if (meta.runs.using !== 'composite') throw new Error(`actions/${name} is not a composite`);
-  const cwd = options.cwd ?? ROOT;
-  const inputs: Record<string, string> = {};
-  for (const [input, def] of Object.entries(meta.inputs ?? {}))
-    inputs[input] = def.default === undefined ? '' : String(def.default);
-  Object.assign(inputs, options.inputs);
-  const files = await mkdtemp(join(tmpdir(), 'vmt-composite-'));
-  const steps: Record<string, { outputs: Record<string, string>; outcome: string }> = {};
-  const context = () => ({
-    inputs,
-    steps,
-    github: { action_path: actionPath, workspace: cwd },
-    runner: { temp: files, os: 'Linux' },
-    env: options.env ?? {},
-  });
+export interface StepsOptions {
+  cwd: string;
+  env: Record<string, string>;
+  /** Stand-ins for third-party actions, by `owner/name` (the part before `@`). */
+  standIns?: Record<string, StandIn>;
+  /** Runs a `uses: ./…` step of this repository; undefined when it is not one. */
+  local?: (
+    uses: string,
+    given: Record<string, string>,
+    env: Record<string, string>,
+  ) => Promise<{ ok: boolean; outputs: Record<string, string>; log: string } | undefined>;
+  timeoutMs?: number;
+}
+
+type StepRecord = Record<string, { outputs: Record<string, string>; outcome: string }>;
+
+/** Runs steps in order with the runner's status rules; `scope` holds the contexts (inputs, matrix …). */
+export async function runSteps(
+  list: Step[],
+  scope: Record<string, unknown>,
+  options: StepsOptions,
+): Promise<CompositeRun & { record: StepRecord }> {
+  const files = await mkdtemp(join(tmpdir(), 'vmt-steps-'));
+  const record: StepRecord = {};
+  const context = () => ({ ...scope, steps: record, runner: { temp: files, os: 'Linux' } });
   // The runner's node comes first on PATH: the project's pinned Node 24.
   const baseEnv: Record<string, string> = {
     ...(process.env as Record<string, string>),
     PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
-    GITHUB_ACTION_PATH: actionPath,
     GITHUB_ACTIONS: 'true',
     RUNNER_TEMP: files,
     ...options.env,
   };
-  const run: CompositeRun = { exitCode: 0, outputs: {}, steps: [], stdout: '', stderr: '' };
+  const run = {
+    exitCode: 0,
+    outputs: {},
+    steps: [],
+    stdout: '',
+    stderr: '',
+    record,
+  } as CompositeRun & {
+    record: StepRecord;
+  };
   let failed = false;
-  for (const [index, step] of meta.runs.steps.entries()) {
+  for (const [index, step] of list.entries()) {
     const id = step.id ?? `__step${index}`;
     if (!shouldRun(step, context(), failed)) {
-      steps[id] = { outputs: {}, outcome: 'skipped' };
+      record[id] = { outputs: {}, outcome: 'skipped' };
       run.steps.push({ id, outcome: 'skipped' });
       continue;
     }
@@ -169,7 +181,7 @@ export async function runComposite(
       const result = await bash(
         interpolate(step.run, context(), failed),
         env,
-        cwd,
+        options.cwd,
         options.timeoutMs ?? 120_000,
       );
       run.stdout += result.stdout;
@@ -177,25 +189,60 @@ export async function runComposite(
       ok = result.code === 0;
       outputs = parseFileCommands(await readFile(outputFile, 'utf8'));
     } else if (step.uses) {
-      const action = step.uses.split('@')[0] as string;
-      const standIn = options.standIns?.[action];
-      if (!standIn) throw new Error(`no stand-in for ${step.uses}`);
       const given: Record<string, string> = {};
       for (const [k, v] of Object.entries(step.with ?? {}))
         given[k] = interpolate(String(v), context(), failed);
-      try {
-        outputs = (await standIn(given, env)) ?? {};
-      } catch (error) {
-        run.stderr += `${(error as Error).message}\n`;
-        ok = false;
+      const local = await options.local?.(step.uses, given, env);
+      if (local) {
+        ({ ok, outputs } = local);
+        run.stderr += local.log;
+      } else {
+        const standIn = options.standIns?.[step.uses.split('@')[0] as string];
+        if (!standIn) throw new Error(`no stand-in for ${step.uses}`);
+        try {
+          outputs = (await standIn(given, env)) ?? {};
+        } catch (error) {
+          run.stderr += `${(error as Error).message}\n`;
+          ok = false;
+        }
       }
     }
-    steps[id] = { outputs, outcome: ok ? 'success' : 'failure' };
+    record[id] = { outputs, outcome: ok ? 'success' : 'failure' };
     run.steps.push({ id, outcome: ok ? 'success' : 'failure' });
     if (!ok) failed = true;
   }
-  for (const [output, def] of Object.entries(meta.outputs ?? {}))
-    run.outputs[output] = interpolate(def.value, context(), failed);
   run.exitCode = failed ? 1 : 0;
   return run;
 }
+
+export async function runComposite(
+  name: string,
+  options: CompositeOptions = {},
+): Promise<CompositeRun> {
+  const actionPath = join(ROOT, 'actions', name);
+  const meta = parseYaml(await readFile(join(actionPath, 'action.yml'), 'utf8')) as CompositeYml;
+  if (meta.runs.using !== 'composite') throw new Error(`actions/${name} is not a composite`);
+  const inputs: Record<string, string> = {};
+  for (const [input, def] of Object.entries(meta.inputs ?? {}))
+    inputs[input] = def.default === undefined ? '' : String(def.default);
+  Object.assign(inputs, options.inputs);
+  const cwd = options.cwd ?? ROOT;
+  const scope = {
+    inputs,
+    github: { action_path: actionPath, workspace: cwd },
+    env: options.env ?? {},
+  };
+  const run = await runSteps(meta.runs.steps, scope, {
+    cwd,
+    env: { GITHUB_ACTION_PATH: actionPath, ...options.env },
+    ...(options.standIns ? { standIns: options.standIns } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
+  const context = { ...scope, steps: run.record };
+  for (const [output, def] of Object.entries(meta.outputs ?? {}))
+    run.outputs[output] = interpolate(def.value, context, run.exitCode !== 0);
+  const { record: _, ...result } = run;
+  return result;
+}
+
+export { interpolate };
