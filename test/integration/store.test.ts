@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { FileStore } from '../../src/lib/store/file.js';
-import { downloadObject, uploadArtifact } from '../../src/lib/store/transfer.js';
+import { downloadObject, uploadArtifact, verifyUploaded } from '../../src/lib/store/transfer.js';
 import type { Store } from '../../src/lib/store/types.js';
 import { rgwStore, uniquePrefix } from '../support/publish-fixtures.js';
 
@@ -24,6 +24,42 @@ async function randomFile(dir: string, sizeBytes: number) {
   }
   await new Promise<void>((r) => out.end(() => r()));
   return { path, sha256: hash.digest('hex'), sizeBytes };
+}
+
+/** Two files of different bytes (same size), with their digests. */
+async function twoFiles(dir: string, name: string, sizeBytes: number) {
+  return Promise.all(
+    ['a', 'b'].map(async (tag) => {
+      const bytes = Buffer.alloc(sizeBytes, tag);
+      const path = join(dir, `${name}-${tag}.bin`);
+      await writeFile(path, bytes);
+      return { path, sha256: createHash('sha256').update(bytes).digest('hex'), sizeBytes };
+    }),
+  );
+}
+
+/** The store, with every putFile held until `count` of them have arrived. */
+function behindBarrier(store: Store, count: number) {
+  let arrived = 0;
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const raced: Store & { arrived(): number } = {
+    description: store.description,
+    head: (k) => store.head(k),
+    get: (k) => store.get(k),
+    getText: (k) => store.getText(k),
+    put: (k, b, o) => store.put(k, b, o),
+    putFile: async (k, p, o) => {
+      if (++arrived === count) open();
+      await opened;
+      return store.putFile(k, p, o);
+    },
+    delete: (k) => store.delete(k),
+    arrived: () => arrived,
+  };
+  return raced;
 }
 
 const stores: [string, () => Promise<Store>][] = [
@@ -106,6 +142,74 @@ describe.each(stores)('%s store', (_name, open) => {
     await uploadArtifact(store, { file: b, key, digest: db, overwrite: true, retry: policy });
     expect((await store.getText(key))?.text).toBe('other content!');
     expect((await store.head(key))?.metadata.sha256).toBe(db.sha256);
+  });
+
+  it('two uploads of different bytes racing onto one key: exactly one lands, the other is refused naming both sha256s', async () => {
+    const store = await open();
+    const key = 'vm/images/race-1.0.0-x64.tar.gz';
+    const files = await twoFiles(dir, 'race', 100);
+    // Both have seen the key absent (HEAD) before either writes: the race that a
+    // HEAD-then-PUT check loses.
+    const raced = behindBarrier(store, 2);
+    const results = await Promise.allSettled(
+      files.map((f) =>
+        uploadArtifact(raced, { file: f.path, key, digest: f, sidecar: true, retry: policy }),
+      ),
+    );
+    expect(raced.arrived()).toBe(2);
+    const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [files[i]] : []));
+    const lost = results.flatMap((r, i) => (r.status === 'rejected' ? [[files[i], r.reason]] : []));
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    const [winner] = won;
+    const [[loser, reason]] = lost as [[typeof winner, Error]];
+    expect(reason.message).toBe(
+      `refusing to overwrite ${key} with different content (it holds ${winner?.sha256}, ${winner?.sizeBytes} bytes; this is ${loser?.sha256}, ${loser?.sizeBytes} bytes); pass overwrite to replace it`,
+    );
+    const head = await store.head(key);
+    expect(head?.metadata.sha256).toBe(winner?.sha256);
+    expect((await store.getText(`${key}.sha256`))?.text).toBe(
+      `${winner?.sha256}  race-1.0.0-x64.tar.gz\n`,
+    );
+  });
+
+  it('two multipart uploads racing onto one key: the loser fails at upload or at verification', async () => {
+    const store = await open();
+    const key = 'vm/images/race-1.0.0-arm64.tar.gz';
+    // Over one 8 MiB part: a multipart upload on S3.
+    const files = await twoFiles(dir, 'mp', 12 * MiB);
+    const raced = behindBarrier(store, 2);
+    const uploads = await Promise.allSettled(
+      files.map((f) =>
+        uploadArtifact(raced, { file: f.path, key, digest: f, sidecar: false, retry: policy }),
+      ),
+    );
+    // Verification runs after both writes, as a publish verifies before the manifest.
+    const verified = await Promise.allSettled(
+      files.map(async (f, i) => {
+        const upload = uploads[i];
+        if (upload?.status === 'rejected') throw upload.reason;
+        await verifyUploaded(store, { key, ...f }, policy);
+        return f;
+      }),
+    );
+    const ok = verified.filter((r) => r.status === 'fulfilled');
+    expect(ok).toHaveLength(1);
+    const refusedAtUpload = uploads.filter((r) => r.status === 'rejected').length;
+    // Measured: RGW 16 ignores If-None-Match on CompleteMultipartUpload, so both
+    // uploads "succeed" and only the verification catches the overwritten one.
+    console.log(
+      `${_name}: multipart race refused at upload: ${refusedAtUpload}, caught at verification: ${1 - refusedAtUpload}`,
+    );
+    const failed = verified.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(String(failed.reason.message)).toMatch(
+      /^(refusing to overwrite|verification failed for) vm\/images\/race-1\.0\.0-arm64\.tar\.gz/,
+    );
+    const winner = ok[0]?.status === 'fulfilled' ? ok[0].value : undefined;
+    const loser = files.find((f) => f !== winner);
+    expect(failed.reason.message).toContain(winner?.sha256);
+    expect(failed.reason.message).toContain(loser?.sha256);
+    expect((await store.head(key))?.metadata.sha256).toBe(winner?.sha256);
   });
 
   it('enforces If-None-Match: * and If-Match', async () => {

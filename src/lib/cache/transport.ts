@@ -3,17 +3,13 @@ import { readFile, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { partialPathOf, partialSize, VerifyError, writeVerified } from '../fs/verified-write.js';
-import { retry } from '../retry.js';
+import { type RetryPolicy, retry } from '../retry.js';
 import { isRetryable, isRetryableStatus, TransferError } from './errors.js';
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
-export interface RetryPolicy {
-  /** Total attempts per request, the first included (default 5). */
-  attempts?: number;
-  baseMs?: number;
-  maxMs?: number;
-}
+// One policy type for every retry; here `attempts` counts per request (default 5).
+export type { RetryPolicy };
 
 export interface TransportOptions {
   fetch?: FetchLike;

@@ -51,10 +51,30 @@ export async function buildSliceEntries(
 }
 
 /**
+ * One agent's entry after an `agents:<name>` slice. Per-arch publish jobs (a native
+ * runner per arch, each publishing its own tarball) are the usual layout, so a
+ * slice for the release the baseline already names adds or replaces only the
+ * arches it covers; a new version or image is a new release and replaces the
+ * entry (tarballs of the old version must not linger under the new one).
+ */
+export function mergeAgentEntry(slice: AgentEntry, baseline: AgentEntry | undefined): AgentEntry {
+  if (!baseline || baseline.version !== slice.version || baseline.image !== slice.image) {
+    return slice;
+  }
+  const tarballs: AgentEntry['tarballs'] = {};
+  for (const arch of ARCHES) {
+    const t = slice.tarballs[arch] ?? baseline.tarballs[arch];
+    if (t) tarballs[arch] = t;
+  }
+  return { ...baseline, ...slice, tarballs };
+}
+
+/**
  * Merges a slice into a baseline. `full` replaces every agent (the bundle is the
- * whole release); `agents:<name>` replaces that one agent and keeps every other
- * agent of the baseline exactly as it was. The result is validated like any
- * manifest a reader gets (a kept agent could collide with a new key).
+ * whole release); `agents:<name>` merges that one agent (mergeAgentEntry) and
+ * keeps every other agent of the baseline exactly as it was. The result is
+ * validated like any manifest a reader gets (a kept agent could collide with a
+ * new key).
  */
 export function mergeSlice(
   slice: Slice,
@@ -62,8 +82,13 @@ export function mergeSlice(
   baseline: Manifest | undefined,
   now: Date,
 ): Manifest {
-  const agents =
-    slice.kind === 'full' ? { ...entries } : { ...(baseline?.agents ?? {}), ...entries };
+  const agents: Record<string, AgentEntry> =
+    slice.kind === 'full' ? { ...entries } : { ...(baseline?.agents ?? {}) };
+  if (slice.kind === 'agent') {
+    for (const [name, entry] of Object.entries(entries)) {
+      agents[name] = mergeAgentEntry(entry, baseline?.agents[name]);
+    }
+  }
   const extra = baseline ? { ...baseline } : {};
   const merged = { ...extra, schemaVersion: 2 as const, updatedAt: now.toISOString(), agents };
   assertManifest(merged, `the merged manifest (slice ${formatSlice(slice)})`);

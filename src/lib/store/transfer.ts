@@ -4,20 +4,9 @@ import { sidecarLine } from '../fs/hash.js';
 import { writeVerified } from '../fs/verified-write.js';
 import { basename as keyBasename } from '../manifest/keys.js';
 import { formatBytes, throttledProgress } from '../progress.js';
-import { retry } from '../retry.js';
+import { type RetryPolicy, retry } from '../retry.js';
 import { contentTypeFor } from './content-type.js';
-import { isStoreError, type Store, StoreError } from './types.js';
-
-export interface RetryPolicy {
-  /** Give up once this much time has passed. */
-  deadlineMs: number;
-  attempts?: number;
-  baseMs?: number;
-  maxMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-  log?: (message: string) => void;
-}
+import { isStoreError, type ObjectHead, type Store, StoreError } from './types.js';
 
 /** Retries an operation while the store says its errors are transient. */
 export function withStoreRetry<T>(
@@ -29,10 +18,11 @@ export function withStoreRetry<T>(
     attempts: policy.attempts ?? 10,
     baseMs: policy.baseMs ?? 250,
     maxMs: policy.maxMs ?? 5_000,
-    deadlineMs: policy.deadlineMs,
+    ...(policy.deadlineMs !== undefined ? { deadlineMs: policy.deadlineMs } : {}),
     isRetryable: (error) => isStoreError(error) && error.retryable,
     ...(policy.sleep ? { sleep: policy.sleep } : {}),
     ...(policy.random ? { random: policy.random } : {}),
+    ...(policy.now ? { now: policy.now } : {}),
     onRetry: (error, attempt, delay) =>
       policy.log?.(
         `${what}: attempt ${attempt} failed (${(error as Error).message}); retrying in ${delay} ms`,
@@ -72,10 +62,24 @@ export function sidecarKey(key: string): string {
   return `${key}.sha256`;
 }
 
+function refuseDifferent(key: string, existing: ObjectHead, digest: Digest): StoreError {
+  return new StoreError(
+    'precondition_failed',
+    `refusing to overwrite ${key} with different content (it holds ${existing.metadata.sha256 ?? 'an object without sha256 metadata'}, ${existing.sizeBytes} bytes; this is ${digest.sha256}, ${digest.sizeBytes} bytes); pass overwrite to replace it`,
+    { retryable: false },
+  );
+}
+
+function holds(head: ObjectHead, digest: Digest): boolean {
+  return head.metadata.sha256 === digest.sha256 && head.sizeBytes === digest.sizeBytes;
+}
+
 /**
  * Uploads one artifact with its sha256 as metadata. Idempotent: the same content
  * already there is skipped; different content under the key is refused unless
- * `overwrite` (released keys are immutable).
+ * `overwrite` (released keys are immutable). The HEAD first only saves the
+ * upload; what makes the key immutable is the `If-None-Match: *` on the write
+ * itself, so of two publishers racing different bytes onto one key only one lands.
  */
 export async function uploadArtifact(store: Store, options: UploadOptions): Promise<UploadResult> {
   const { key, digest, retry: policy } = options;
@@ -83,34 +87,38 @@ export async function uploadArtifact(store: Store, options: UploadOptions): Prom
   const existing = await withStoreRetry(`HEAD ${key}`, () => store.head(key), policy);
   let skipped = false;
   if (existing) {
-    const same =
-      existing.metadata.sha256 === digest.sha256 && existing.sizeBytes === digest.sizeBytes;
-    if (same) skipped = true;
-    else if (!options.overwrite) {
-      throw new StoreError(
-        'precondition_failed',
-        `refusing to overwrite ${key} with different content (it holds ${existing.metadata.sha256 ?? 'an object without sha256 metadata'}, ${existing.sizeBytes} bytes; this is ${digest.sha256}, ${digest.sizeBytes} bytes); pass overwrite to replace it`,
-        { retryable: false },
-      );
-    }
+    if (holds(existing, digest)) skipped = true;
+    else if (!options.overwrite) throw refuseDifferent(key, existing, digest);
   }
   if (!skipped) {
     const progress = throttledProgress(log);
-    await withStoreRetry(
-      `upload ${key}`,
-      () =>
-        store.putFile(key, options.file, {
-          sizeBytes: digest.sizeBytes,
-          metadata: { sha256: digest.sha256 },
-          contentType: options.contentType ?? contentTypeFor(key),
-          onProgress: (loaded) =>
-            progress.update(
-              `uploading ${key}: ${formatBytes(loaded)} of ${formatBytes(digest.sizeBytes)}`,
-            ),
-        }),
-      policy,
-    );
-    log(`uploaded ${key} (${formatBytes(digest.sizeBytes)}, sha256 ${digest.sha256})`);
+    try {
+      await withStoreRetry(
+        `upload ${key}`,
+        () =>
+          store.putFile(key, options.file, {
+            sizeBytes: digest.sizeBytes,
+            metadata: { sha256: digest.sha256 },
+            contentType: options.contentType ?? contentTypeFor(key),
+            ...(options.overwrite ? {} : { ifNoneMatch: '*' as const }),
+            onProgress: (loaded) =>
+              progress.update(
+                `uploading ${key}: ${formatBytes(loaded)} of ${formatBytes(digest.sizeBytes)}`,
+              ),
+          }),
+        policy,
+      );
+      log(`uploaded ${key} (${formatBytes(digest.sizeBytes)}, sha256 ${digest.sha256})`);
+    } catch (error) {
+      if (!isStoreError(error, 'precondition_failed')) throw error;
+      // Someone wrote the key between our HEAD and our write (or a retried write
+      // of ours had landed): the same bytes are fine, different ones are not.
+      const winner = await withStoreRetry(`HEAD ${key}`, () => store.head(key), policy);
+      if (!winner) throw error;
+      if (!holds(winner, digest)) throw refuseDifferent(key, winner, digest);
+      skipped = true;
+      log(`skipped ${key}: another writer uploaded this content first (sha256 ${digest.sha256})`);
+    }
   } else {
     log(`skipped ${key}: it already holds this content (sha256 ${digest.sha256})`);
   }

@@ -27,6 +27,18 @@ describe('withLock', () => {
     // Each child does a read-modify-write of a counter 20 times under the lock; a lost update would show.
     const child = `
       import { readFile, writeFile } from 'node:fs/promises';
+      import { registerHooks } from 'node:module';
+      // The sources import each other as .js (what the bundler and tsc expect).
+      registerHooks({
+        resolve(specifier, context, next) {
+          try {
+            return next(specifier, context);
+          } catch (error) {
+            if (!specifier.startsWith('.') || !specifier.endsWith('.js')) throw error;
+            return next(specifier.slice(0, -3) + '.ts', context);
+          }
+        },
+      });
       const { withLock } = await import(${JSON.stringify(join(import.meta.dirname, '../../../src/lib/fs/lock.ts'))});
       for (let i = 0; i < 20; i++) {
         await withLock(${JSON.stringify(join(dir, 'lock'))}, async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, retry } from '../../../src/lib/retry.js';
+import { Backoff, backoffDelay, retry } from '../../../src/lib/retry.js';
 
 describe('retry', () => {
   it('retries retryable errors with growing, capped, jittered delays', async () => {
@@ -77,5 +77,22 @@ describe('retry', () => {
   it('full jitter stays within [0, cap]', () => {
     expect(backoffDelay(10, 100, 5000, () => 0)).toBe(0);
     expect(backoffDelay(10, 100, 5000, () => 0.5)).toBe(2500);
+  });
+
+  it('Backoff: loops bounded by time get waits cut to the deadline, then undefined', () => {
+    let clock = 0;
+    const backoff = new Backoff(
+      { deadlineMs: 1000, random: () => 1, now: () => clock },
+      { baseMs: 100, maxMs: 10_000 },
+    );
+    const waits: number[] = [];
+    for (;;) {
+      const delay = backoff.nextDelayWithinDeadline();
+      if (delay === undefined) break;
+      waits.push(delay);
+      clock += delay;
+    }
+    expect(waits).toEqual([100, 200, 400, 300]);
+    expect(backoff.attempts).toBe(5);
   });
 });
