@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { partialPathOf, partialSize, VerifyError, writeVerified } from '../fs/verified-write.js';
+import { checkAnnouncedSize, readCapped, SizeLimitError } from '../limits.js';
 import { retry } from '../retry.js';
 import { isRetryable, isRetryableStatus, TransferError } from './errors.js';
 
@@ -171,12 +172,21 @@ function fileError(url: string, error: unknown): TransferError {
   );
 }
 
-/** The bytes of a small document (the manifest), with retries. */
+/**
+ * The bytes of a small document (the manifest), with retries, never more than
+ * MAX_DOCUMENT_BYTES: a server that sends an endless body fails at the cap.
+ */
 export async function fetchBytes(url: string, options: TransportOptions = {}): Promise<Buffer> {
+  const source = `manifest ${url}`;
   if (url.startsWith('file:')) {
-    return readFile(fileURLToPath(url)).catch((error) => {
+    const path = fileURLToPath(url);
+    try {
+      checkAnnouncedSize((await stat(path)).size, source);
+      return await readCapped(createReadStream(path, { highWaterMark: 1 << 20 }), source);
+    } catch (error) {
+      if (error instanceof SizeLimitError) throw error;
       throw fileError(url, error);
-    });
+    }
   }
   return retry(
     async () => {
@@ -185,9 +195,13 @@ export async function fetchBytes(url: string, options: TransportOptions = {}): P
         await opened.body.return();
         throw httpError(url, opened.status, STATUS_TEXT[opened.status] ?? '');
       }
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of opened.body) chunks.push(chunk);
-      return Buffer.concat(chunks);
+      const length = opened.headers.get('content-length');
+      try {
+        checkAnnouncedSize(length === null ? undefined : Number(length), source);
+        return await readCapped(opened.body, source);
+      } finally {
+        await opened.body.return();
+      }
     },
     retryOptions(options, url),
   );
