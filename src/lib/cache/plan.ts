@@ -1,8 +1,9 @@
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, realpath, statfs } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { ARCHES, type Arch, hostArch } from '../manifest/arch.js';
 import { keyProblem, MANIFEST_KEY } from '../manifest/keys.js';
 import { listTarballs, type Manifest } from '../manifest/manifest.js';
+import { formatBytes } from '../progress.js';
 
 export const ARCH_CHOICES = ['host', 'arm64', 'x64', 'all'] as const;
 export type ArchChoice = (typeof ARCH_CHOICES)[number];
@@ -111,5 +112,24 @@ export async function checkTargets(keys: readonly string[], cacheDir: string): P
       }
       parent = dirname(parent);
     }
+  }
+}
+
+/** Bytes an unprivileged writer may still use on the filesystem holding `dir`. */
+export async function freeBytesOf(dir: string): Promise<number> {
+  const fs = await statfs(dir);
+  return fs.bavail * fs.bsize;
+}
+
+/**
+ * Fails before any download when the files still to fetch cannot fit: better
+ * than filling the disk halfway through a multi-GiB sync. Conservative: a file
+ * being replaced still occupies its space until the new one is renamed over it.
+ */
+export function checkFreeSpace(needBytes: number, freeBytes: number, dir: string): void {
+  if (needBytes > freeBytes) {
+    throw new Error(
+      `not enough free space in ${dir}: the download needs ${needBytes} bytes (${formatBytes(needBytes)}), the filesystem has ${freeBytes} bytes (${formatBytes(freeBytes)}) free`,
+    );
   }
 }

@@ -10,8 +10,10 @@ import { listTarballs, type Manifest, parseManifest } from '../manifest/manifest
 import {
   ARCH_CHOICES,
   type ArchChoice,
+  checkFreeSpace,
   checkKeys,
   checkTargets,
+  freeBytesOf,
   resolveArches,
   selectTarballs,
   type Wanted,
@@ -52,6 +54,8 @@ export interface SyncOptions extends TransportOptions {
   /** How long to wait for another process holding the cache dir (default 30 min). */
   lockTimeoutMs?: number;
   onProgress?: (progress: SyncProgress) => void;
+  /** Free bytes on the filesystem holding the cache dir (default: statfs; injectable for tests). */
+  freeBytes?: (dir: string) => Promise<number>;
 }
 
 export interface SyncResult {
@@ -198,6 +202,9 @@ async function syncLocked(input: SyncPlanInput, options: SyncOptions): Promise<S
   }
 
   const totalBytes = download.reduce((n, w) => n + w.sizeBytes, 0);
+  if (totalBytes > 0) {
+    checkFreeSpace(totalBytes, await (options.freeBytes ?? freeBytesOf)(cacheDir), cacheDir);
+  }
   let receivedBytes = 0;
   let doneFiles = 0;
   const downloadedSet = new Set<string>();

@@ -1,8 +1,15 @@
 import { createReadStream } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { partialPathOf, partialSize, VerifyError, writeVerified } from '../fs/verified-write.js';
+import {
+  checkAnnouncedSize,
+  downloadDeadlineMs,
+  formatLimitMs,
+  readCapped,
+  SizeLimitError,
+} from '../limits.js';
 import { type RetryPolicy, retry } from '../retry.js';
 import { isRetryable, isRetryableStatus, TransferError } from './errors.js';
 
@@ -20,6 +27,13 @@ export interface TransportOptions {
    */
   idleTimeoutMs?: number;
   retry?: RetryPolicy;
+  /**
+   * The overall limit on one artifact's download, retries included, from its
+   * size (default: downloadDeadlineMs, a floor plus the size at a crawl). The
+   * idle timeout alone lets a server that sends a byte every few seconds hold
+   * the job forever; this does not.
+   */
+  downloadDeadlineMs?: (sizeBytes: number) => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
@@ -53,6 +67,7 @@ async function openHttp(
   url: string,
   headers: Record<string, string>,
   options: TransportOptions,
+  deadline?: AbortSignal,
 ): Promise<Opened> {
   const doFetch = options.fetch ?? fetch;
   const idleMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
@@ -63,24 +78,29 @@ async function openHttp(
       timedOut = true;
       controller.abort();
     }, idleMs);
+  if (deadline?.aborted) throw deadline.reason;
+  // The deadline's reason is its own TransferError, which wins over the abort it causes.
+  deadline?.addEventListener('abort', () => controller.abort(), { once: true });
   const fail = (error: unknown) =>
-    timedOut
-      ? new TransferError(
-          `timed out after ${idleMs} ms waiting for data from ${url}`,
-          'timeout',
-          true,
-          url,
-        )
-      : new TransferError(
-          `GET ${url} failed: ${describeCause(error)}`,
-          'network',
-          true,
-          url,
-          undefined,
-          {
-            cause: error,
-          },
-        );
+    deadline?.aborted
+      ? (deadline.reason as TransferError)
+      : timedOut
+        ? new TransferError(
+            `timed out after ${idleMs} ms waiting for data from ${url}`,
+            'timeout',
+            true,
+            url,
+          )
+        : new TransferError(
+            `GET ${url} failed: ${describeCause(error)}`,
+            'network',
+            true,
+            url,
+            undefined,
+            {
+              cause: error,
+            },
+          );
   let timer = arm();
   let response: Response;
   try {
@@ -167,12 +187,21 @@ function fileError(url: string, error: unknown): TransferError {
   );
 }
 
-/** The bytes of a small document (the manifest), with retries. */
+/**
+ * The bytes of a small document (the manifest), with retries, never more than
+ * MAX_DOCUMENT_BYTES: a server that sends an endless body fails at the cap.
+ */
 export async function fetchBytes(url: string, options: TransportOptions = {}): Promise<Buffer> {
+  const source = `manifest ${url}`;
   if (url.startsWith('file:')) {
-    return readFile(fileURLToPath(url)).catch((error) => {
+    const path = fileURLToPath(url);
+    try {
+      checkAnnouncedSize((await stat(path)).size, source);
+      return await readCapped(createReadStream(path, { highWaterMark: 1 << 20 }), source);
+    } catch (error) {
+      if (error instanceof SizeLimitError) throw error;
       throw fileError(url, error);
-    });
+    }
   }
   return retry(
     async () => {
@@ -181,9 +210,13 @@ export async function fetchBytes(url: string, options: TransportOptions = {}): P
         await opened.body.return();
         throw httpError(url, opened.status, STATUS_TEXT[opened.status] ?? '');
       }
-      const chunks: Uint8Array[] = [];
-      for await (const chunk of opened.body) chunks.push(chunk);
-      return Buffer.concat(chunks);
+      const length = opened.headers.get('content-length');
+      try {
+        checkAnnouncedSize(length === null ? undefined : Number(length), source);
+        return await readCapped(opened.body, source);
+      } finally {
+        await opened.body.return();
+      }
     },
     retryOptions(options, url),
   );
@@ -267,6 +300,7 @@ async function attemptHttp(
   resumeFrom: number,
   validator: { etag?: string },
   options: TransportOptions,
+  deadline: AbortSignal,
 ): Promise<void> {
   const headers: Record<string, string> = {};
   if (resumeFrom > 0) {
@@ -274,7 +308,7 @@ async function attemptHttp(
     // Without a validator the server could splice a newer object onto our prefix.
     if (validator.etag) headers['if-range'] = validator.etag;
   }
-  const opened = await openHttp(req.url, headers, options);
+  const opened = await openHttp(req.url, headers, options, deadline);
   let from = 0;
   if (opened.status === 206 && resumeFrom > 0 && contentRangeStart(opened.headers) === resumeFrom) {
     from = resumeFrom;
@@ -327,12 +361,34 @@ async function attemptFile(req: DownloadRequest, resumeFrom: number): Promise<vo
  * Whatever happens, no `.partial` is left behind when this rejects.
  */
 export async function downloadVerified(
-  req: DownloadRequest,
+  request: DownloadRequest,
   options: TransportOptions = {},
 ): Promise<void> {
+  let receivedBytes = 0;
+  const req: DownloadRequest = {
+    ...request,
+    onBytes: (n) => {
+      receivedBytes += n;
+      request.onBytes?.(n);
+    },
+  };
   const partial = partialPathOf(req.out);
   await rm(partial, { force: true });
   const validator: { etag?: string } = {};
+  const deadlineMs = (options.downloadDeadlineMs ?? downloadDeadlineMs)(req.sizeBytes);
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () =>
+      deadline.abort(
+        new TransferError(
+          `download of ${req.key} from ${req.url} exceeded its deadline of ${formatLimitMs(deadlineMs)} (${receivedBytes} of ${req.sizeBytes} bytes received)`,
+          'timeout',
+          false,
+          req.url,
+        ),
+      ),
+    deadlineMs,
+  );
   try {
     await retry(
       async (attempt) => {
@@ -340,7 +396,7 @@ export async function downloadVerified(
         const resumeFrom = have > 0 && have < req.sizeBytes ? have : 0;
         try {
           if (req.url.startsWith('file:')) await attemptFile(req, resumeFrom);
-          else await attemptHttp(req, resumeFrom, validator, options);
+          else await attemptHttp(req, resumeFrom, validator, options, deadline.signal);
         } catch (error) {
           if (error instanceof VerifyError && resumeFrom > 0) {
             // The prefix we kept may belong to an older object: start over once more.
@@ -356,9 +412,13 @@ export async function downloadVerified(
           throw error;
         }
       },
-      retryOptions(options, req.url),
+      { ...retryOptions(options, req.url), deadlineMs },
     );
+  } catch (error) {
+    // An attempt that failed as the deadline struck reports the deadline, not its symptom.
+    throw deadline.signal.aborted ? deadline.signal.reason : error;
   } finally {
+    clearTimeout(timer);
     await rm(partial, { force: true });
   }
 }

@@ -1,5 +1,7 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { checkAnnouncedSize, readCapped, SizeLimitError } from '../limits.js';
 import { type Manifest, parseManifest } from './manifest.js';
 
 /** Reads an `s3://bucket/key` object's text; undefined when it does not exist. */
@@ -28,7 +30,16 @@ async function readSource(source: string, deps: BaselineDeps): Promise<string | 
     }
     if (response.status === 404) return undefined;
     if (!response.ok) throw new Error(`cannot read baseline ${source}: HTTP ${response.status}`);
-    return response.text();
+    const length = response.headers.get('content-length');
+    try {
+      checkAnnouncedSize(length === null ? undefined : Number(length), `baseline ${source}`);
+    } catch (error) {
+      await response.body?.cancel();
+      throw error;
+    }
+    if (!response.body) return '';
+    // readCapped stops reading past the cap, and leaving the loop cancels the stream.
+    return (await readCapped(response.body, `baseline ${source}`)).toString('utf8');
   }
   if (source.startsWith('s3://')) {
     if (!deps.readObject)
@@ -37,8 +48,13 @@ async function readSource(source: string, deps: BaselineDeps): Promise<string | 
   }
   const path = source.startsWith('file://') ? fileURLToPath(source) : source;
   try {
-    return await readFile(path, 'utf8');
+    checkAnnouncedSize((await stat(path)).size, `baseline ${source}`);
+    // A FIFO or a file still growing has no honest size: the read is capped too.
+    return (
+      await readCapped(createReadStream(path, { highWaterMark: 1 << 20 }), `baseline ${source}`)
+    ).toString('utf8');
   } catch (error) {
+    if (error instanceof SizeLimitError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
     throw new Error(`cannot read baseline ${source}: ${code}`);

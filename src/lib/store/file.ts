@@ -7,6 +7,7 @@ import { tempPathFor, writeFileAtomic } from '../fs/atomic.js';
 import { sha256File, sha256Hex } from '../fs/hash.js';
 import { withLock } from '../fs/lock.js';
 import { digestStream } from '../fs/verified-write.js';
+import { checkAnnouncedSize, readCapped, SizeLimitError } from '../limits.js';
 import { assertKey } from '../manifest/keys.js';
 import {
   type ObjectHead,
@@ -95,10 +96,23 @@ export class FileStore implements Store {
   }
 
   async getText(key: string): Promise<{ head: ObjectHead; text: string } | undefined> {
-    const head = await this.head(key);
-    if (!head) return undefined;
-    const bytes = await readFile(this.path(key)).catch(() => undefined);
-    if (!bytes) return undefined;
+    const source = `${this.description}/${key}`;
+    const path = this.path(key);
+    let head: ObjectHead | undefined;
+    let bytes: Buffer;
+    try {
+      // An oversized file is refused before head() hashes it or anything reads it.
+      checkAnnouncedSize((await stat(path).catch(() => undefined))?.size, source);
+      head = await this.head(key);
+      if (!head) return undefined;
+      bytes = await readCapped(createReadStream(path, { highWaterMark: 1 << 20 }), source);
+    } catch (error) {
+      if (error instanceof SizeLimitError)
+        throw new StoreError('invalid', error.message, { retryable: false, cause: error });
+      if (error instanceof StoreError) throw error;
+      // Deleted since head(): as absent as if head() had not seen it.
+      return undefined;
+    }
     // The bytes read decide the ETag: the file may have been replaced since head().
     return {
       head: { ...head, sizeBytes: bytes.length, etag: `"${sha256Hex(bytes)}"` },

@@ -8,6 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { checkAnnouncedSize, readCapped, SizeLimitError } from '../limits.js';
 import type { S3ClientConfig } from './config.js';
 import {
   type ObjectHead,
@@ -181,9 +182,21 @@ export class S3Store implements Store {
           ResponseCacheControl: 'no-cache',
         }),
       );
-      const text = (await out.Body?.transformToString('utf8')) ?? '';
-      return { head: this.toHead(key, out), text };
+      const body = out.Body as Readable | undefined;
+      const source = `${this.description.split(' at ')[0]}${key}`;
+      let bytes: Buffer;
+      try {
+        // An announced oversize is refused before a byte of the body is read.
+        checkAnnouncedSize(out.ContentLength, source);
+        bytes = body ? await readCapped(body, source) : Buffer.alloc(0);
+      } finally {
+        // Stopping early must release the connection rather than leave it half-read.
+        body?.destroy();
+      }
+      return { head: this.toHead(key, out), text: bytes.toString('utf8') };
     } catch (error) {
+      if (error instanceof SizeLimitError)
+        throw new StoreError('invalid', error.message, { retryable: false, cause: error });
       const e = classifyS3Error(error, `GET ${key}`);
       if (e.kind === 'not_found') return undefined;
       throw e;
