@@ -110,6 +110,7 @@ export class S3Store implements Store {
       credentials: {
         accessKeyId: options.accessKeyId,
         secretAccessKey: options.secretAccessKey,
+        ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
       },
       // R2 and other S3-compatibles reject or mangle the default CRC32 checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
