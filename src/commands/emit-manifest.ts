@@ -1,10 +1,14 @@
 import { join, resolve } from 'node:path';
 import { errorMessage, InputError } from '../lib/command/errors.js';
 import { boolean, list, optional } from '../lib/command/inputs.js';
-import { defineCommand } from '../lib/command/types.js';
+import { defineCommand, type InputReader } from '../lib/command/types.js';
 import { writeFileAtomic } from '../lib/fs/atomic.js';
 import { sha256Hex } from '../lib/fs/hash.js';
-import { readBaseline } from '../lib/manifest/baseline.js';
+import {
+  BASELINE_SOURCES_ACCEPTED,
+  baselineSourceProblem,
+  readBaseline,
+} from '../lib/manifest/baseline.js';
 import { readBundle } from '../lib/manifest/bundle.js';
 import { emitManifest } from '../lib/manifest/emit.js';
 import { listTarballs, serializeManifest } from '../lib/manifest/manifest.js';
@@ -29,6 +33,18 @@ export function parseNow(value: string | undefined): Date | undefined {
     );
   }
   return date;
+}
+
+/** Checked before anything is read or written: a typo is bad input, not a missing baseline. */
+export function mergeFromInput(read: InputReader): string | undefined {
+  const value = optional(read, 'merge-from');
+  const problem = value === undefined ? undefined : baselineSourceProblem(value);
+  if (problem) {
+    throw new InputError(
+      `Input "merge-from" must be ${BASELINE_SOURCES_ACCEPTED}; got "${value}", which ${problem}.`,
+    );
+  }
+  return value;
 }
 
 export function parseSliceInput(value: string, mergeFrom: string | undefined): Slice {
@@ -72,7 +88,7 @@ export default defineCommand({
   },
   parse(read) {
     const distDir = optional(read, 'dist-dir') ?? 'dist';
-    const mergeFrom = optional(read, 'merge-from');
+    const mergeFrom = mergeFromInput(read);
     return {
       bundle: optional(read, 'bundle') ?? 'bundle.json',
       distDir,
