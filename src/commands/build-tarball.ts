@@ -4,8 +4,9 @@ import { oneOf, optional } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { ARCHES } from '../lib/manifest/arch.js';
 import { createPodman } from '../lib/podman/index.js';
+import { resolveAgent } from '../lib/tarball/agent.js';
 import { buildTarball } from '../lib/tarball/build.js';
-import { agentInput, imageInput, resolveAgent, versionInput } from '../lib/tarball/inputs.js';
+import { agentInput, imageInput, versionInput } from './shared/tarball-inputs.js';
 
 export default defineCommand({
   name: 'build-tarball',

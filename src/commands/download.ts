@@ -1,10 +1,15 @@
 import { resolve } from 'node:path';
 import { required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
-import { parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from '../lib/store/config.js';
-import { keyInput, sha256Input } from '../lib/store/inputs.js';
 import { openStore } from '../lib/store/open.js';
 import { downloadObject } from '../lib/store/transfer.js';
+import {
+  keyInput,
+  parseStoreConfig,
+  parseTimeoutMs,
+  STORE_INPUTS,
+  sha256Input,
+} from './shared/store-inputs.js';
 
 export default defineCommand({
   name: 'download',

@@ -1,27 +1,20 @@
 import { join, resolve } from 'node:path';
 import { errorMessage, InputError } from '../lib/command/errors.js';
 import { boolean, list, optional } from '../lib/command/inputs.js';
-import { defineCommand, type InputDef } from '../lib/command/types.js';
+import { defineCommand, type InputReader } from '../lib/command/types.js';
 import { writeFileAtomic } from '../lib/fs/atomic.js';
 import { sha256Hex } from '../lib/fs/hash.js';
-import { ARCHES, type Arch, isArch } from '../lib/manifest/arch.js';
-import { readBaseline } from '../lib/manifest/baseline.js';
+import {
+  BASELINE_SOURCES_ACCEPTED,
+  baselineSourceProblem,
+  readBaseline,
+} from '../lib/manifest/baseline.js';
 import { readBundle } from '../lib/manifest/bundle.js';
 import { emitManifest } from '../lib/manifest/emit.js';
 import { listTarballs, serializeManifest } from '../lib/manifest/manifest.js';
-import { checkSlice, formatSlice, parseSlice, type Slice } from '../lib/manifest/slice.js';
-import { parseS3Client, S3_CLIENT_INPUTS } from '../lib/store/config.js';
-
-export function parseArches(values: string[], input = 'arches'): Arch[] {
-  if (values.length === 0) return [...ARCHES];
-  for (const value of values) {
-    if (!isArch(value))
-      throw new InputError(
-        `Input "${input}" must list arches from ${ARCHES.join(', ')}; got "${value}".`,
-      );
-  }
-  return [...new Set(values)] as Arch[];
-}
+import { checkSlice, formatSlice, type Slice } from '../lib/manifest/slice.js';
+import { parseArches, SLICE_SOURCE_INPUTS, sliceInput } from './shared/slice-inputs.js';
+import { parseS3Client, S3_CLIENT_INPUTS } from './shared/store-inputs.js';
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 
@@ -42,14 +35,16 @@ export function parseNow(value: string | undefined): Date | undefined {
   return date;
 }
 
-/** The slice rules that need no file: checked before anything is read. */
-/** A slice value as bad input ("unknown slice: …") rather than a failure. */
-export function sliceInput(value: string): Slice {
-  try {
-    return parseSlice(value);
-  } catch (error) {
-    throw new InputError((error as Error).message);
+/** Checked before anything is read or written: a typo is bad input, not a missing baseline. */
+export function mergeFromInput(read: InputReader): string | undefined {
+  const value = optional(read, 'merge-from');
+  const problem = value === undefined ? undefined : baselineSourceProblem(value);
+  if (problem) {
+    throw new InputError(
+      `Input "merge-from" must be ${BASELINE_SOURCES_ACCEPTED}; got "${value}", which ${problem}.`,
+    );
   }
+  return value;
 }
 
 export function parseSliceInput(value: string, mergeFrom: string | undefined): Slice {
@@ -59,20 +54,6 @@ export function parseSliceInput(value: string, mergeFrom: string | undefined): S
   }
   return slice;
 }
-
-/** What a slice is made of: the bundle, its tarballs and the arches (emit-manifest and publish). */
-export const SLICE_SOURCE_INPUTS = {
-  bundle: { description: 'Path to bundle.json (what to release).', default: 'bundle.json' },
-  'dist-dir': {
-    description: 'Directory holding images/<name>-<version>-<arch>.tar.gz|.tar.zst.',
-    default: 'dist',
-  },
-  arches: {
-    description: 'Arches the slice covers, one per line.',
-    default: 'arm64\nx64',
-    multiline: true,
-  },
-} satisfies Record<string, InputDef>;
 
 export default defineCommand({
   name: 'emit-manifest',
@@ -107,7 +88,7 @@ export default defineCommand({
   },
   parse(read) {
     const distDir = optional(read, 'dist-dir') ?? 'dist';
-    const mergeFrom = optional(read, 'merge-from');
+    const mergeFrom = mergeFromInput(read);
     return {
       bundle: optional(read, 'bundle') ?? 'bundle.json',
       distDir,

@@ -5,10 +5,9 @@ import { readBundle } from '../lib/manifest/bundle.js';
 import { MANIFEST_KEY } from '../lib/manifest/keys.js';
 import { formatSlice } from '../lib/manifest/slice.js';
 import { publishSlice } from '../lib/publish/publish.js';
-import { parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from '../lib/store/config.js';
-import { keyInput } from '../lib/store/inputs.js';
 import { openStore } from '../lib/store/open.js';
-import { parseArches, SLICE_SOURCE_INPUTS, sliceInput } from './emit-manifest.js';
+import { parseArches, SLICE_SOURCE_INPUTS, sliceInput } from './shared/slice-inputs.js';
+import { keyInput, parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from './shared/store-inputs.js';
 
 export default defineCommand({
   name: 'publish',

@@ -6,10 +6,10 @@ import { oneOf, optional } from '../lib/command/inputs.js';
 import { type Command, defineCommand, type InputReader } from '../lib/command/types.js';
 import { ARCHES, type Arch, hostArch } from '../lib/manifest/arch.js';
 import { MANIFEST_KEY } from '../lib/manifest/keys.js';
-import { parseStoreConfig, S3_CLIENT_INPUTS, STORE_INPUTS } from '../lib/store/config.js';
 import buildTarball from './build-tarball.js';
 import { hydrateCacheCli } from './hydrate-cache.js';
 import publish from './publish.js';
+import { parseStoreConfig, S3_CLIENT_INPUTS, STORE_INPUTS } from './shared/store-inputs.js';
 import smokeTarball from './smoke-tarball.js';
 
 const STORE_INPUT_NAMES = ['store', ...Object.keys(S3_CLIENT_INPUTS), 'timeout-seconds'] as const;

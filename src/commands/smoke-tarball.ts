@@ -4,8 +4,9 @@ import { boolean, integer, list, oneOf, optional, required } from '../lib/comman
 import { defineCommand } from '../lib/command/types.js';
 import { ARCHES } from '../lib/manifest/arch.js';
 import { createPodman } from '../lib/podman/index.js';
-import { agentInput, resolveAgent } from '../lib/tarball/inputs.js';
+import { resolveAgent } from '../lib/tarball/agent.js';
 import { smokeTarball } from '../lib/tarball/smoke.js';
+import { agentInput } from './shared/tarball-inputs.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 

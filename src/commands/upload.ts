@@ -4,10 +4,9 @@ import { InputError } from '../lib/command/errors.js';
 import { boolean, optional, required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { sha256File } from '../lib/fs/hash.js';
-import { parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from '../lib/store/config.js';
-import { keyInput } from '../lib/store/inputs.js';
 import { openStore } from '../lib/store/open.js';
 import { uploadArtifact, verifyUploaded } from '../lib/store/transfer.js';
+import { keyInput, parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from './shared/store-inputs.js';
 
 /** Fails with "file not found: <path>" before any request is made. */
 export async function assertFile(path: string): Promise<void> {

@@ -131,6 +131,11 @@ async function pool<T>(
   if (errors.length > 0) throw errors[0];
 }
 
+/** The lock every writer of a cache directory holds (sync, and an Actions cache restore). */
+export function cacheDirLockPath(cacheDir: string): string {
+  return join(cacheDir, '.vm-tools');
+}
+
 /**
  * Makes `cacheDir` match the remote manifest for the selected arches and
  * agents: downloads what is missing or changed (verified, renamed into place),
@@ -141,7 +146,7 @@ async function pool<T>(
 export async function syncCache(options: SyncOptions): Promise<SyncResult> {
   const input = resolveSyncInput(options);
   await mkdir(input.cacheDir, { recursive: true });
-  return withLock(join(input.cacheDir, '.vm-tools'), () => syncLocked(input, options), {
+  return withLock(cacheDirLockPath(input.cacheDir), () => syncLocked(input, options), {
     timeoutMs: options.lockTimeoutMs ?? 30 * 60_000,
     what: `cache directory ${input.cacheDir}`,
   });

@@ -1,5 +1,6 @@
 import * as core from '@actions/core';
 import { errorMessage } from './errors.js';
+import { gateHtml, gateText, redactUrls } from './output-gate.js';
 import { makeReader, secretValues } from './reader.js';
 import type { Command, Context, Summary } from './types.js';
 
@@ -7,10 +8,11 @@ import type { Command, Context, Summary } from './types.js';
 function actionContext(): Context {
   return {
     log: {
-      info: (m) => core.info(m),
-      warning: (m) => core.warning(m),
-      debug: (m) => core.debug(m),
-      group: (title, fn) => core.group(title, fn),
+      // core.info prints raw; the others escape newlines, but all are redacted alike.
+      info: (m) => core.info(gateText(m)),
+      warning: (m) => core.warning(gateText(m)),
+      debug: (m) => core.debug(gateText(m)),
+      group: (title, fn) => core.group(gateText(title), fn),
     },
     env: process.env,
     cwd: process.cwd(),
@@ -22,12 +24,13 @@ function actionContext(): Context {
 
 async function writeSummary(summary: Summary): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return;
-  core.summary.addHeading(summary.heading, 3);
-  for (const line of summary.lines ?? []) core.summary.addRaw(line, true);
+  // core.summary writes its arguments into HTML as they are.
+  core.summary.addHeading(gateHtml(summary.heading), 3);
+  for (const line of summary.lines ?? []) core.summary.addRaw(gateHtml(line), true);
   if (summary.table) {
     core.summary.addTable([
-      summary.table.header.map((data) => ({ data, header: true })),
-      ...summary.table.rows,
+      summary.table.header.map((data) => ({ data: gateHtml(data), header: true })),
+      ...summary.table.rows.map((row) => row.map(gateHtml)),
     ]);
   }
   await core.summary.write();
@@ -39,10 +42,11 @@ export async function runAction(cmd: Command<unknown>): Promise<void> {
     for (const secret of secretValues(cmd, raw, process.env)) core.setSecret(secret);
     const inputs = cmd.parse(makeReader(cmd, raw, process.env));
     const result = await cmd.run(inputs, actionContext());
-    for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, value);
+    for (const [name, value] of Object.entries(result.outputs))
+      core.setOutput(name, redactUrls(value));
     if (result.summary) await writeSummary(result.summary);
   } catch (error) {
-    core.setFailed(errorMessage(error));
+    core.setFailed(gateText(errorMessage(error)));
   }
 }
 
@@ -51,6 +55,6 @@ export async function runPost(cmd: Command<unknown>): Promise<void> {
     await cmd.post?.(actionContext());
   } catch (error) {
     // A cleanup that did not happen leaves something running: the step must say so loudly.
-    core.setFailed(`cleanup failed: ${errorMessage(error)}`);
+    core.setFailed(gateText(`cleanup failed: ${errorMessage(error)}`));
   }
 }

@@ -1,4 +1,5 @@
 import { errorMessage, InputError } from './errors.js';
+import { gateText } from './output-gate.js';
 import { makeReader } from './reader.js';
 import type { Command, Context, Summary } from './types.js';
 
@@ -133,8 +134,14 @@ function cliContext(io: CliIo): Context {
 export async function runCli(
   cmd: Command<unknown>,
   argv: readonly string[],
-  io: CliIo,
+  rawIo: CliIo,
 ): Promise<number> {
+  // Run from a workflow step, both streams are parsed by the runner: one gate for all.
+  const io: CliIo = {
+    ...rawIo,
+    stdout: (text) => rawIo.stdout(gateText(text)),
+    stderr: (text) => rawIo.stderr(gateText(text)),
+  };
   try {
     const { values, help } = parseArgv(cmd, argv);
     if (help) {

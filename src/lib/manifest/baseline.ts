@@ -14,6 +14,31 @@ export interface BaselineDeps {
   readObject?: ObjectReader;
 }
 
+export const BASELINE_SOURCES_ACCEPTED =
+  'a file path, a file:// URL, an http(s):// URL or s3://BUCKET/KEY';
+
+const KNOWN_SCHEMES = ['s3', 'http', 'https', 'file'];
+
+/**
+ * Why `source` is not a baseline location, or undefined. Anything shaped like
+ * `scheme://` must be a scheme we read: a typo such as `htps://` would otherwise
+ * be read as a relative path that does not exist, and with allow-empty-baseline
+ * silently become an empty baseline.
+ */
+export function baselineSourceProblem(source: string): string | undefined {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(source)?.[1];
+  if (scheme === undefined) return undefined;
+  const known = KNOWN_SCHEMES.includes(scheme.toLowerCase());
+  if (source.startsWith(`${scheme}://`)) {
+    return known && scheme === scheme.toLowerCase()
+      ? undefined
+      : `has the unknown scheme "${scheme}://"`;
+  }
+  // `https:/host` or `s3:bucket`: a known scheme with its slashes mistyped.
+  if (known) return `is not a ${scheme.toLowerCase()}:// URL`;
+  return undefined;
+}
+
 async function readSource(source: string, deps: BaselineDeps): Promise<string | undefined> {
   if (/^https?:\/\//.test(source)) {
     let response: Response;
@@ -69,6 +94,9 @@ export async function readBaseline(
   source: string,
   { allowEmpty = false, ...deps }: BaselineDeps & { allowEmpty?: boolean } = {},
 ): Promise<Manifest | undefined> {
+  const problem = baselineSourceProblem(source);
+  if (problem)
+    throw new Error(`baseline ${source} ${problem} (accepted: ${BASELINE_SOURCES_ACCEPTED})`);
   const text = await readSource(source, deps);
   if (text === undefined) {
     if (allowEmpty) return undefined;

@@ -45,13 +45,28 @@ export class FileStore implements Store {
     this.description = `file://${dir}`;
   }
 
+  /**
+   * Every operation's key check: the key rules, and nothing under the store's own
+   * metadata directory, which a key could otherwise read or overwrite.
+   */
   private path(key: string): string {
     try {
       assertKey(key);
     } catch (error) {
       throw new StoreError('invalid', (error as Error).message);
     }
+    if (key === META_DIR || key.startsWith(`${META_DIR}/`)) {
+      throw new StoreError(
+        'invalid',
+        `invalid key "${key}": it is inside the store's own ${META_DIR}/ directory`,
+      );
+    }
     return join(this.dir, key);
+  }
+
+  /** Lock files live with the metadata, so listing the bucket tree shows only objects. */
+  private lockPath(key: string): string {
+    return join(this.dir, META_DIR, 'locks', key);
   }
 
   private metaPath(key: string): string {
@@ -128,7 +143,7 @@ export class FileStore implements Store {
   ): Promise<{ etag: string }> {
     const path = this.path(key);
     await withLock(
-      path,
+      this.lockPath(key),
       async () => {
         if (options.ifMatch !== undefined || options.ifNoneMatch !== undefined) {
           const current = await this.head(key);
@@ -202,7 +217,7 @@ export class FileStore implements Store {
 
   async delete(key: string): Promise<void> {
     const path = this.path(key);
-    await withLock(path, async () => {
+    await withLock(this.lockPath(key), async () => {
       await rm(path, { force: true });
       await rm(this.metaPath(key), { force: true });
     });

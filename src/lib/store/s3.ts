@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { checkAnnouncedSize, readCapped, SizeLimitError } from '../limits.js';
+import { keyProblem } from '../manifest/keys.js';
 import type { S3ClientConfig } from './config.js';
 import {
   type ObjectHead,
@@ -87,6 +88,18 @@ export function classifyS3Error(error: unknown, what: string): StoreError {
   return new StoreError('unknown', message, opts);
 }
 
+/**
+ * The store checks every key itself rather than trusting callers: a key from a
+ * manifest or an input that reached the SDK with `..` or a leading `/` would be
+ * normalised by some S3-compatibles into a different object than the one named.
+ * Refused before any request, and never retried.
+ */
+export function checkS3Key(key: string, what: string): void {
+  const problem = keyProblem(key);
+  if (problem)
+    throw new StoreError('invalid', `${what}: invalid key ${JSON.stringify(key)}: it ${problem}`);
+}
+
 export interface S3StoreOptions extends S3ClientConfig {
   bucket: string;
   prefix: string;
@@ -111,6 +124,7 @@ export class S3Store implements Store {
       credentials: {
         accessKeyId: options.accessKeyId,
         secretAccessKey: options.secretAccessKey,
+        ...(options.sessionToken ? { sessionToken: options.sessionToken } : {}),
       },
       // R2 and other S3-compatibles reject or mangle the default CRC32 checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -148,6 +162,7 @@ export class S3Store implements Store {
   }
 
   async head(key: string): Promise<ObjectHead | undefined> {
+    checkS3Key(key, 'HEAD');
     try {
       const out = await this.client.send(
         new HeadObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
@@ -161,6 +176,7 @@ export class S3Store implements Store {
   }
 
   async get(key: string): Promise<{ head: ObjectHead; body: Readable } | undefined> {
+    checkS3Key(key, 'GET');
     try {
       const out = await this.client.send(
         new GetObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),
@@ -174,6 +190,7 @@ export class S3Store implements Store {
   }
 
   async getText(key: string): Promise<{ head: ObjectHead; text: string } | undefined> {
+    checkS3Key(key, 'GET');
     try {
       const out = await this.client.send(
         new GetObjectCommand({
@@ -220,6 +237,7 @@ export class S3Store implements Store {
     body: string | Uint8Array,
     options: PutOptions = {},
   ): Promise<{ etag: string }> {
+    checkS3Key(key, 'PUT');
     try {
       const out = await this.client.send(
         new PutObjectCommand({ ...this.putParams(key, options), Body: body }),
@@ -232,6 +250,7 @@ export class S3Store implements Store {
 
   /** Multipart for files larger than one part (lib-storage aborts the upload on failure). */
   async putFile(key: string, path: string, options: PutFileOptions): Promise<{ etag: string }> {
+    checkS3Key(key, 'upload');
     const upload = new Upload({
       client: this.client,
       params: {
@@ -262,6 +281,7 @@ export class S3Store implements Store {
     path: string,
     options: PutFileOptions,
   ): Promise<{ etag: string }> {
+    checkS3Key(key, 'PUT');
     try {
       const out = await this.client.send(
         new PutObjectCommand({
@@ -277,6 +297,7 @@ export class S3Store implements Store {
   }
 
   async delete(key: string): Promise<void> {
+    checkS3Key(key, 'DELETE');
     try {
       await this.client.send(
         new DeleteObjectCommand({ Bucket: this.bucket, Key: this.fullKey(key) }),

@@ -1,14 +1,16 @@
-import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { HydrateInputs } from '../../../src/commands/hydrate-cache.js';
 import {
+  actionsCacheKey,
+  type CacheKeyInputs,
   type CacheService,
-  cacheKeyPrefix,
   hydrateWithActionsCache,
   UNAVAILABLE_NOTICE,
 } from '../../../src/lib/cache/actions-cache.js';
+import { INDEX_FILE } from '../../../src/lib/cache/verified-index.js';
 import type { Context } from '../../../src/lib/command/types.js';
 import { sha256Hex } from '../../../src/lib/fs/hash.js';
 import { keysOf, makeBucket } from '../../support/bucket.js';
@@ -79,14 +81,16 @@ describe('hydrateWithActionsCache', () => {
     const notices: string[] = [];
     const deps = { cache: service, notice: (m: string) => notices.push(m) };
 
+    const { key, restorePrefix } = actionsCacheKey({
+      ...inputs(bucket.fileUrl, ''),
+      manifestSha256: manifestSha,
+    });
+    expect(key).toBe(`${restorePrefix}${manifestSha}`);
     const runner1 = await mkdtemp(join(tmpdir(), 'vm-tools-r1-'));
     const first = await hydrateWithActionsCache(inputs(bucket.fileUrl, runner1), context(), deps);
     expect(first.outputs).toMatchObject({ 'cache-hit': 'false', skipped: 'false' });
     expect(JSON.parse(first.outputs.downloaded ?? '')).toEqual(keysOf(bucket, 'x64'));
-    expect(calls).toEqual([
-      `restore vm-tools-x64-${manifestSha} [vm-tools-x64-]`,
-      `save vm-tools-x64-${manifestSha}`,
-    ]);
+    expect(calls).toEqual([`restore ${key} [${restorePrefix}]`, `save ${key}`]);
 
     const runner2 = await mkdtemp(join(tmpdir(), 'vm-tools-r2-'));
     const second = await hydrateWithActionsCache(inputs(bucket.fileUrl, runner2), context(), deps);
@@ -139,9 +143,112 @@ describe('hydrateWithActionsCache', () => {
     expect(ctx.lines).toContain('warning: Actions cache save failed: reserve failed');
   });
 
-  it('derives the key prefix from the resolved arch', () => {
-    expect(cacheKeyPrefix({ arch: 'all' })).toBe('vm-tools-all-');
-    expect(cacheKeyPrefix({ arch: 'host' }, 'arm64')).toBe('vm-tools-arm64-');
-    expect(() => cacheKeyPrefix({ arch: 'host' }, 'arm')).toThrow('unsupported host arch: arm');
+  it('restores under the cache-dir lock and drops a restored index, re-verifying restored files', async () => {
+    const bucket = await makeBucket({ solo: 10_000 });
+    const [key] = keysOf(bucket, 'x64') as [string];
+    const good = await readFile(join(bucket.root, key));
+    const sha = bucket.manifest.agents.solo?.tarballs.x64?.sha256 as string;
+    const dir = await mkdtemp(join(tmpdir(), 'vm-tools-poisoned-'));
+    let lockedDuringRestore = false;
+    const service: CacheService = {
+      isFeatureAvailable: () => true,
+      // A cache entry whose tarball was swapped for other bytes of the same size,
+      // with an index vouching for it: a tar restore reproduces size and mtime.
+      async restoreCache(paths) {
+        lockedDuringRestore =
+          (await stat(`${dir}/.vm-tools.lock`).catch(() => undefined)) !== undefined;
+        const path = join(paths[0] as string, key);
+        await mkdir(join(path, '..'), { recursive: true });
+        await writeFile(path, Buffer.alloc(good.length, 0x41));
+        const when = new Date('2026-01-01T00:00:00Z');
+        await utimes(path, when, when);
+        const info = await stat(path);
+        await writeFile(
+          join(paths[0] as string, INDEX_FILE),
+          JSON.stringify({
+            version: 1,
+            files: { [key]: { sha256: sha, sizeBytes: info.size, mtimeMs: info.mtimeMs } },
+          }),
+        );
+        return 'vm-tools-x64-old';
+      },
+      saveCache: async () => 1,
+    };
+    const result = await hydrateWithActionsCache(inputs(bucket.fileUrl, dir), context(), {
+      cache: service,
+    });
+    expect(lockedDuringRestore).toBe(true);
+    expect(JSON.parse(result.outputs.downloaded ?? '')).toEqual([key]);
+    expect(await readFile(join(dir, key))).toEqual(good);
+  });
+
+  it('saves without the verified-file index', async () => {
+    const bucket = await makeBucket({ solo: 1000 });
+    const dir = await mkdtemp(join(tmpdir(), 'vm-tools-r-'));
+    const saved: string[][] = [];
+    await hydrateWithActionsCache(inputs(bucket.fileUrl, dir), context(), {
+      cache: {
+        isFeatureAvailable: () => true,
+        restoreCache: async () => undefined,
+        saveCache: async (paths) => {
+          saved.push(paths);
+          return 1;
+        },
+      },
+    });
+    expect(saved).toEqual([[dir, `!${join(dir, INDEX_FILE)}`]]);
+  });
+});
+
+describe('actionsCacheKey', () => {
+  const base: CacheKeyInputs = {
+    arch: 'x64',
+    agents: [] as string[],
+    prune: false,
+    manifestUrl: 'https://cdn.example/vm/manifest.json',
+    manifestSha256: 'a'.repeat(64),
+  };
+  const keyOf = (over: Partial<typeof base> = {}) => actionsCacheKey({ ...base, ...over }).key;
+
+  it('changes with everything that changes the cached content', () => {
+    const variants = [
+      keyOf(),
+      keyOf({ arch: 'arm64' }),
+      keyOf({ arch: 'all' }),
+      keyOf({ agents: ['openclaw'] }),
+      keyOf({ agents: ['openclaw', 'hermes'] }),
+      keyOf({ prune: true }),
+      keyOf({ manifestSha256: 'b'.repeat(64) }),
+      keyOf({ manifestUrl: 'https://other.example/vm/manifest.json' }),
+      keyOf({ manifestUrl: 'https://cdn.example/staging/vm/manifest.json' }),
+    ];
+    expect(new Set(variants).size).toBe(variants.length);
+  });
+
+  it('stays the same for what does not: agent order and duplicates, a URL signature', () => {
+    expect(keyOf({ agents: ['hermes', 'openclaw', 'hermes'] })).toBe(
+      keyOf({ agents: ['openclaw', 'hermes'] }),
+    );
+    expect(
+      keyOf({ manifestUrl: 'https://cdn.example/vm/manifest.json?X-Amz-Signature=1&X-Amz-Date=2' }),
+    ).toBe(keyOf());
+  });
+
+  it('restores across manifests only within the same selection', () => {
+    const a = actionsCacheKey(base);
+    const b = actionsCacheKey({ ...base, manifestSha256: 'b'.repeat(64) });
+    expect(a.restorePrefix).toBe(b.restorePrefix);
+    expect(a.key.startsWith(a.restorePrefix)).toBe(true);
+    expect(a.restorePrefix).toMatch(/^vm-tools-x64-[0-9a-f]{16}-$/);
+    expect(actionsCacheKey({ ...base, agents: ['openclaw'] }).restorePrefix).not.toBe(
+      a.restorePrefix,
+    );
+  });
+
+  it('resolves the host arch, and refuses an unsupported one', () => {
+    expect(actionsCacheKey({ ...base, arch: 'host' }, 'arm64').key).toBe(keyOf({ arch: 'arm64' }));
+    expect(() => actionsCacheKey({ ...base, arch: 'host' }, 'arm')).toThrow(
+      'unsupported host arch: arm',
+    );
   });
 });

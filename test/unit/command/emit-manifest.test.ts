@@ -1,11 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import command, {
-  parseArches,
-  parseNow,
-  parseSliceInput,
-} from '../../../src/commands/emit-manifest.js';
+import command, { parseNow, parseSliceInput } from '../../../src/commands/emit-manifest.js';
+import { parseArches } from '../../../src/commands/shared/slice-inputs.js';
 import { runCli } from '../../../src/lib/command/cli.js';
 import { InputError } from '../../../src/lib/command/errors.js';
 import { CODER, NOW, OPENCLAW, releaseWorkspace } from '../../support/release.js';
