@@ -78,7 +78,6 @@ export default defineCommand({
           : undefined,
         compression: inputs.compression,
         log: (line) => ctx.log.info(line),
-        env: ctx.env,
       }),
     );
     return {

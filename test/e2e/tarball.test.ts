@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/lib/fs/hash.js';
-import { findOnPath } from '../../src/lib/tarball/compress.js';
+import { findExecutable } from '../../src/lib/tarball/compress.js';
 import { buildSampleImage } from '../../src/lib/tarball/sample-image.js';
 import {
   containersMatching,
@@ -71,7 +71,7 @@ async function tmpfs(options: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  realPodman = findOnPath('podman') ?? 'podman';
+  realPodman = (await findExecutable('podman')) ?? 'podman';
   dir = await mkdtemp(join(tmpdir(), 'vm-tools-tarball-e2e-'));
   await buildAgentImage();
   await buildSampleImage(podman, { ref: `${armImage}:${VERSION}`, arch: 'arm64' });

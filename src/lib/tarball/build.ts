@@ -10,7 +10,12 @@ import { type Arch, ociArchOf, platformOf } from '../manifest/arch.js';
 import { type Compression, tarballBasename, tarballKey } from '../manifest/keys.js';
 import type { ArchiveFormat, Podman, SaveStream } from '../podman/transport.js';
 import { formatBytes, throttledProgress } from '../progress.js';
-import { type Compressor, createCompressor } from './compress.js';
+import {
+  type Compressor,
+  createCompressor,
+  type FindExecutable,
+  findCompressorTool,
+} from './compress.js';
 
 /**
  * podman 4.3.1 (Debian 12, what the VM runs) cannot load a gzip-compressed
@@ -44,7 +49,8 @@ export interface BuildTarballOptions {
   build?: { containerfile: string; context: string };
   compression: Compression;
   log?: (line: string) => void;
-  env?: NodeJS.ProcessEnv;
+  /** Looks up pigz / zstd (default: PATH, through @actions/io). */
+  findExecutable?: FindExecutable;
 }
 
 export interface BuiltTarball {
@@ -144,12 +150,13 @@ export async function buildTarball(o: BuildTarballOptions): Promise<BuiltTarball
   const basename = tarballBasename(o.name, o.version, o.arch, o.compression);
   const path = join(o.outputDir, basename);
   const archive = archiveFormatFor(o.compression);
+  const tool = await findCompressorTool(o.compression, o.findExecutable);
   const progress = throttledProgress(log);
   const started = performance.now();
   const save = o.podman.save(imageRef, archive);
   let compressor: Compressor;
   try {
-    compressor = createCompressor(o.compression, o.env, save.pipe);
+    compressor = createCompressor(o.compression, tool, save.pipe);
   } catch (error) {
     save.cancel();
     throw error;
