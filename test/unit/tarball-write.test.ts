@@ -93,9 +93,14 @@ describe('writeCompressed (Node compressors)', () => {
       const out = join(dir, `a.${compression}`);
       const compressor = createCompressor(compression, undefined);
       expect(compressor.tool).toBe(compression === 'gzip' ? 'zlib gzip -6' : 'node zstd -3');
-      const digest = await writeCompressed(fakeSave([data]), compressor, out);
+      const reported: number[] = [];
+      const digest = await writeCompressed(fakeSave([data]), compressor, out, (n) =>
+        reported.push(n),
+      );
       const written = await readFile(out);
       expect(digest).toEqual({ sha256: sha256Hex(written), sizeBytes: written.length });
+      expect(reported.at(-1)).toBe(written.length);
+      expect(reported).toEqual([...reported].sort((a, b) => a - b));
       const raw = compression === 'gzip' ? gunzipSync(written) : zstdDecompressSync(written);
       expect(raw.equals(data)).toBe(true);
       expect(await readdir(dir)).toEqual([`a.${compression}`]);
@@ -121,8 +126,24 @@ describe('writeCompressed (Node compressors)', () => {
     }
     const save = { ...fakeSave([]), stream: Readable.from(broken()) };
     await expect(
-      writeCompressed(save, createCompressor('zstd', undefined), join(dir, 'a.tar.zst')),
+      writeCompressed(save, createCompressor('zstd', undefined), join(dir, 'a.tar.zst'), () => {}),
     ).rejects.toThrow('connection reset');
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails, and cancels the save, when the file cannot be written', async () => {
+    const dir = await tempDir();
+    const save = fakeSave([data]);
+    const reported: number[] = [];
+    await expect(
+      writeCompressed(
+        save,
+        createCompressor('gzip', undefined),
+        join(dir, 'gone', 'a.tar.gz'),
+        (n) => reported.push(n),
+      ),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(save.cancelled).toBe(true);
+    expect(reported).toEqual([]);
   });
 });
