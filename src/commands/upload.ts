@@ -10,7 +10,7 @@ import { openStore } from '../lib/store/open.js';
 import { uploadArtifact, verifyUploaded } from '../lib/store/transfer.js';
 
 /** Fails with "file not found: <path>" before any request is made. */
-export async function assertFile(path: string): Promise<void> {
+async function assertFile(path: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new InputError(`file not found: ${path}`);
 }

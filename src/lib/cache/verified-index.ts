@@ -18,7 +18,7 @@ export const INDEX_FILE = '.vm-tools-index.json';
 
 export type VerifiedIndex = Map<string, VerifiedEntry>;
 
-export function indexPath(cacheDir: string): string {
+function indexPath(cacheDir: string): string {
   return join(cacheDir, INDEX_FILE);
 }
 

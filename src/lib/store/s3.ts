@@ -28,7 +28,7 @@ export function partSizeFor(sizeBytes: number): number {
   return Math.max(8 * MiB, Math.ceil(sizeBytes / 1000 / MiB) * MiB);
 }
 
-export const PARTS_IN_FLIGHT = 4;
+const PARTS_IN_FLIGHT = 4;
 
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',
@@ -240,26 +240,6 @@ export class S3Store implements Store {
       return { etag: ('ETag' in out ? out.ETag : undefined) ?? '' };
     } catch (error) {
       throw classifyS3Error(error, `upload ${key}`);
-    }
-  }
-
-  /** A single PutObject of a whole file (benchmarks compare it with putFile). */
-  async putFileSingle(
-    key: string,
-    path: string,
-    options: PutFileOptions,
-  ): Promise<{ etag: string }> {
-    try {
-      const out = await this.client.send(
-        new PutObjectCommand({
-          ...this.putParams(key, options),
-          Body: createReadStream(path, { highWaterMark: MiB }),
-          ContentLength: options.sizeBytes,
-        }),
-      );
-      return { etag: out.ETag ?? '' };
-    } catch (error) {
-      throw classifyS3Error(error, `PUT ${key}`);
     }
   }
 

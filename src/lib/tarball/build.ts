@@ -67,7 +67,7 @@ export interface BuiltTarball {
 }
 
 /** Fails with `output-dir "<dir>" is not writable: <code>` unless a file can be created there. */
-export async function assertWritableDir(dir: string): Promise<void> {
+async function assertWritableDir(dir: string): Promise<void> {
   const probe = join(dir, `.vm-tools-probe-${randomBytes(4).toString('hex')}`);
   try {
     await mkdir(dir, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
@@ -84,7 +84,7 @@ export async function assertWritableDir(dir: string): Promise<void> {
 }
 
 /** Gets the image by the pull policy (or builds it), then checks its platform. */
-export async function obtainImage(o: BuildTarballOptions, ref: string): Promise<string> {
+async function obtainImage(o: BuildTarballOptions, ref: string): Promise<string> {
   const log = o.log ?? (() => {});
   const platform = platformOf(o.arch);
   if (o.build) {
