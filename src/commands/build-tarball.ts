@@ -79,7 +79,6 @@ export default defineCommand({
           : undefined,
         compression: inputs.compression,
         log: (line) => ctx.log.info(line),
-        env: ctx.env,
       }),
     );
     return {

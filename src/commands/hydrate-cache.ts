@@ -41,7 +41,7 @@ const ACTIONS_CACHE_INPUT: InputDef = {
   default: 'true',
 };
 
-export function parseHydrateInputs(
+function parseHydrateInputs(
   read: (name: string) => string | undefined,
   withActionsCache: boolean,
 ): HydrateInputs {

@@ -16,7 +16,7 @@ export function parseCommand(lines: string[]): string[] {
   return lines;
 }
 
-export function parseExpect(value: string | undefined): RegExp | undefined {
+function parseExpect(value: string | undefined): RegExp | undefined {
   if (value === undefined) return undefined;
   try {
     return new RegExp(value, 'm');

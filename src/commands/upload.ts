@@ -9,7 +9,7 @@ import { uploadArtifact, verifyUploaded } from '../lib/store/transfer.js';
 import { keyInput, parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from './shared/store-inputs.js';
 
 /** Fails with "file not found: <path>" before any request is made. */
-export async function assertFile(path: string): Promise<void> {
+async function assertFile(path: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info?.isFile()) throw new InputError(`file not found: ${path}`);
 }

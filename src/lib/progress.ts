@@ -1,9 +1,14 @@
-/** Progress lines for long transfers: at most one every `intervalMs`, plus the final one. */
+/**
+ * Progress lines for long transfers: at most one every `intervalMs`, plus the
+ * final one. The first comes only `intervalMs` after the start: a line for the
+ * first bytes (a 10-byte gzip header) says nothing, and a short transfer needs
+ * only its final line.
+ */
 export function throttledProgress(
   print: (line: string) => void,
   { intervalMs = 3_000, now = Date.now }: { intervalMs?: number; now?: () => number } = {},
 ) {
-  let last = Number.NEGATIVE_INFINITY;
+  let last = now();
   return {
     update(line: string): void {
       const t = now();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256File } from '../../src/lib/fs/hash.js';
-import { findOnPath } from '../../src/lib/tarball/compress.js';
+import { findExecutable } from '../../src/lib/tarball/compress.js';
 import { buildSampleImage } from '../../src/lib/tarball/sample-image.js';
 import {
   containersMatching,
@@ -71,7 +71,7 @@ async function tmpfs(options: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  realPodman = findOnPath('podman') ?? 'podman';
+  realPodman = (await findExecutable('podman')) ?? 'podman';
   dir = await mkdtemp(join(tmpdir(), 'vm-tools-tarball-e2e-'));
   await buildAgentImage();
   await buildSampleImage(podman, { ref: `${armImage}:${VERSION}`, arch: 'arm64' });
@@ -170,13 +170,23 @@ describe('build-tarball → smoke-tarball through the built actions (real podman
 
   it('loads without running anything when no command is given', async () => {
     await podman.removeImage(ref, { force: true }).catch(() => {});
+    const recorder = await recordingPodman('podman-load-only');
     const run = await runActionBundle('smoke-tarball', {
       cwd: dir,
-      inputs: { tarball: built.gzip?.path as string, agent: 'demo', arch: 'x64' },
+      inputs: {
+        tarball: built.gzip?.path as string,
+        agent: 'demo',
+        arch: 'x64',
+        podman: recorder.bin,
+      },
     });
     expect(run.errors).toEqual([]);
     expect(run.outputs['loaded-ref']).toBe(ref);
     expect(run.summary).toContain('(load only)');
+    const calls = (await readFile(recorder.log, 'utf8')).trim().split('\n');
+    expect(calls.some((c) => c.startsWith('load'))).toBe(true);
+    expect(calls.filter((c) => /^(create|run|start|exec|container )/.test(c))).toEqual([]);
+    expect(await containersMatching(image)).toEqual([]);
     expect(await imagesMatching(image)).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,7 +8,11 @@ import { sha256Hex } from '../../src/lib/fs/hash.js';
 import { PodmanError } from '../../src/lib/podman/errors.js';
 import type { SaveStream } from '../../src/lib/podman/transport.js';
 import { archiveFormatFor, writeCompressed } from '../../src/lib/tarball/build.js';
-import { createCompressor } from '../../src/lib/tarball/compress.js';
+import {
+  createCompressor,
+  findCompressorTool,
+  findExecutable,
+} from '../../src/lib/tarball/compress.js';
 
 /** A save whose bytes come from memory; `fail` makes podman's verdict an error. */
 function fakeSave(chunks: Buffer[], fail?: PodmanError): SaveStream & { cancelled: boolean } {
@@ -36,7 +40,6 @@ afterAll(async () => {
 });
 
 const data = Buffer.from('agent layer bytes '.repeat(50_000));
-const noTools = { PATH: '' };
 
 describe('archiveFormatFor', () => {
   it('uses formats podman 4.3.1 loads', () => {
@@ -45,16 +48,59 @@ describe('archiveFormatFor', () => {
   });
 });
 
-describe('writeCompressed (Node compressors, no external tools on PATH)', () => {
+describe('findCompressorTool', () => {
+  it('takes pigz for gzip and zstd for zstd when the lookup finds them, else none', async () => {
+    const asked: string[] = [];
+    const found = async (name: string) => {
+      asked.push(name);
+      return `/opt/tools/${name}`;
+    };
+    expect(await findCompressorTool('gzip', found)).toEqual({
+      path: '/opt/tools/pigz',
+      args: ['-6', '-c'],
+      tool: 'pigz -6',
+    });
+    expect(await findCompressorTool('zstd', found)).toEqual({
+      path: '/opt/tools/zstd',
+      args: ['-3', '-T0', '-q', '-c'],
+      tool: 'zstd -3 -T0',
+    });
+    expect(asked).toEqual(['pigz', 'zstd']);
+    expect(await findCompressorTool('gzip', async () => undefined)).toBeUndefined();
+  });
+
+  it('finds executables on PATH and nothing for a missing or non-executable name', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'vmt-tool'), '#!/bin/sh\n');
+    await writeFile(join(dir, 'vmt-plain'), 'not executable');
+    await chmod(join(dir, 'vmt-tool'), 0o755);
+    const path = process.env.PATH;
+    process.env.PATH = `${dir}:${path}`;
+    try {
+      expect(await findExecutable('vmt-tool')).toBe(join(dir, 'vmt-tool'));
+      expect(await findExecutable('vmt-plain')).toBeUndefined();
+      expect(await findExecutable('vmt-no-such-tool')).toBeUndefined();
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
+describe('writeCompressed (Node compressors)', () => {
   for (const compression of ['gzip', 'zstd'] as const) {
     it(`writes ${compression} and hashes the compressed bytes`, async () => {
       const dir = await tempDir();
       const out = join(dir, `a.${compression}`);
-      const compressor = createCompressor(compression, noTools);
+      const compressor = createCompressor(compression, undefined);
       expect(compressor.tool).toBe(compression === 'gzip' ? 'zlib gzip -6' : 'node zstd -3');
-      const digest = await writeCompressed(fakeSave([data]), compressor, out);
+      const reported: number[] = [];
+      const digest = await writeCompressed(fakeSave([data]), compressor, out, (n) =>
+        reported.push(n),
+      );
       const written = await readFile(out);
       expect(digest).toEqual({ sha256: sha256Hex(written), sizeBytes: written.length });
+      expect(reported.at(-1)).toBe(written.length);
+      expect(reported).toEqual([...reported].sort((a, b) => a - b));
       const raw = compression === 'gzip' ? gunzipSync(written) : zstdDecompressSync(written);
       expect(raw.equals(data)).toBe(true);
       expect(await readdir(dir)).toEqual([`a.${compression}`]);
@@ -66,7 +112,7 @@ describe('writeCompressed (Node compressors, no external tools on PATH)', () => 
     const failure = new PodmanError('command_failed', 'podman save failed: exit code 125');
     const save = fakeSave([data], failure);
     await expect(
-      writeCompressed(save, createCompressor('gzip', noTools), join(dir, 'a.tar.gz')),
+      writeCompressed(save, createCompressor('gzip', undefined), join(dir, 'a.tar.gz')),
     ).rejects.toBe(failure);
     expect(save.cancelled).toBe(true);
     expect(await readdir(dir)).toEqual([]);
@@ -80,8 +126,24 @@ describe('writeCompressed (Node compressors, no external tools on PATH)', () => 
     }
     const save = { ...fakeSave([]), stream: Readable.from(broken()) };
     await expect(
-      writeCompressed(save, createCompressor('zstd', noTools), join(dir, 'a.tar.zst')),
+      writeCompressed(save, createCompressor('zstd', undefined), join(dir, 'a.tar.zst'), () => {}),
     ).rejects.toThrow('connection reset');
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails, and cancels the save, when the file cannot be written', async () => {
+    const dir = await tempDir();
+    const save = fakeSave([data]);
+    const reported: number[] = [];
+    await expect(
+      writeCompressed(
+        save,
+        createCompressor('gzip', undefined),
+        join(dir, 'gone', 'a.tar.gz'),
+        (n) => reported.push(n),
+      ),
+    ).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(save.cancelled).toBe(true);
+    expect(reported).toEqual([]);
   });
 });

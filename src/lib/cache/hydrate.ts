@@ -55,7 +55,7 @@ export async function hydrate(
   return { ...result, cacheDir, durationMs: Date.now() - started };
 }
 
-export function summarize(
+function summarize(
   result: SyncResult & { cacheDir: string; durationMs: number },
   manifestUrl: string,
   cacheHit?: boolean,

@@ -84,7 +84,7 @@ export interface SyncPlanInput {
   concurrency: number;
 }
 
-export function resolveSyncInput(options: SyncOptions): SyncPlanInput {
+function resolveSyncInput(options: SyncOptions): SyncPlanInput {
   const env = options.env ?? process.env;
   const url = options.manifestUrl ?? env[MANIFEST_URL_ENV];
   if (!url) throw new Error(`no manifest URL: pass manifestUrl or set ${MANIFEST_URL_ENV}`);

@@ -1,3 +1,4 @@
+import { parseArgv } from './argv.js';
 import { errorMessage, InputError } from './errors.js';
 import { gateText } from './output-gate.js';
 import { makeReader } from './reader.js';
@@ -8,56 +9,6 @@ export interface CliIo {
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
-}
-
-const BOOLEAN_WORDS = ['true', 'True', 'TRUE', 'false', 'False', 'FALSE'];
-
-/** `--name value`, `--name=value`; a boolean input alone means true; a multiline input repeats. */
-export function parseArgv(
-  command: Command<unknown>,
-  argv: readonly string[],
-): { values: Map<string, string>; help: boolean } {
-  const values = new Map<string, string>();
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--help' || arg === '-h') {
-      help = true;
-      continue;
-    }
-    if (!arg.startsWith('--')) {
-      throw new InputError(
-        `Unexpected argument "${arg}" for vm-tools ${command.name}: every value goes after a --flag (see --help).`,
-      );
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const def = command.inputs[name];
-    if (!def) {
-      throw new InputError(`Unknown flag "--${name}" for vm-tools ${command.name} (see --help).`);
-    }
-    let value: string;
-    if (eq !== -1) value = arg.slice(eq + 1);
-    else if (def.boolean) {
-      const next = argv[i + 1];
-      value = 'true';
-      if (next !== undefined && BOOLEAN_WORDS.includes(next)) {
-        value = next;
-        i++;
-      }
-    } else {
-      const next = argv[i + 1];
-      if (next === undefined) throw new InputError(`Flag "--${name}" needs a value (see --help).`);
-      value = next;
-      i++;
-    }
-    const previous = values.get(name);
-    if (previous !== undefined && !def.multiline) {
-      throw new InputError(`Flag "--${name}" is given more than once; it takes one value.`);
-    }
-    values.set(name, previous === undefined ? value : `${previous}\n${value}`);
-  }
-  return { values, help };
 }
 
 export function usage(command: Command<unknown>): string {

@@ -40,7 +40,7 @@ export function digestStream(): Transform & { digest(): Digest; seed(chunk: Uint
   });
 }
 
-export function checkDigest(what: string, actual: Digest, expected: Expected): void {
+function checkDigest(what: string, actual: Digest, expected: Expected): void {
   if (expected.sizeBytes !== undefined && actual.sizeBytes !== expected.sizeBytes) {
     throw new VerifyError(
       `size mismatch for ${what}: expected ${expected.sizeBytes} bytes, got ${actual.sizeBytes}`,

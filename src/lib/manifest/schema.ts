@@ -8,7 +8,7 @@ export const VERSION = /^[A-Za-z0-9._-]+$/;
 export const IMAGE_REF =
   /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
-export const agentName = z.string().regex(AGENT_NAME, 'must match [a-z0-9][a-z0-9-]*');
+const agentName = z.string().regex(AGENT_NAME, 'must match [a-z0-9][a-z0-9-]*');
 export const version = z.string().regex(VERSION, 'must match [A-Za-z0-9._-]+');
 export const imageRef = z
   .string()
@@ -28,7 +28,7 @@ export const tarball = z.looseObject({
     .refine((n) => Number.isSafeInteger(n) && n >= 0, 'must be a non-negative safe integer'),
 });
 
-export const agentEntry = z.looseObject({
+const agentEntry = z.looseObject({
   image: imageRef,
   version,
   tarballs: z.partialRecord(z.enum(ARCHES), tarball),
@@ -91,7 +91,7 @@ export type Bundle = z.infer<typeof bundle>;
 export type BundleAgent = Bundle['agents'][number];
 
 /** `$.agents.openclaw.tarballs.arm64.sha256`, `$.agents[1].name`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
+function jsonPath(path: readonly PropertyKey[]): string {
   let out = '$';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;

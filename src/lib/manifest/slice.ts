@@ -26,7 +26,7 @@ export function checkSlice(slice: Slice, bundle: Bundle, hasBaseline: boolean): 
 }
 
 /** The agents a slice covers, in bundle order. */
-export function sliceAgents(slice: Slice, bundle: Bundle) {
+function sliceAgents(slice: Slice, bundle: Bundle) {
   return slice.kind === 'full' ? bundle.agents : bundle.agents.filter((a) => a.name === slice.name);
 }
 

@@ -1,7 +1,7 @@
 import { IMAGE_REF } from '../manifest/schema.js';
 
 /** The docker tag grammar: a word character first, so a tag can never read as a flag. */
-export const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const CONTAINER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
 

@@ -21,7 +21,7 @@ export interface SmokeSpec {
 }
 
 /** What the sample agent prints when it starts: the smoke test's expectation. */
-export function sampleSmoke(name: string, version: string): SmokeSpec {
+function sampleSmoke(name: string, version: string): SmokeSpec {
   return { command: '/agent', expect: `^${name} ${version.replaceAll('.', '\\.')} ready` };
 }
 

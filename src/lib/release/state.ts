@@ -18,7 +18,7 @@ export interface BuiltRecord {
 
 export type ReleaseState = Record<string, BuiltRecord>;
 
-export const STATE_FILE = 'release-state.json';
+const STATE_FILE = 'release-state.json';
 
 export async function readState(workDir: string): Promise<ReleaseState> {
   try {

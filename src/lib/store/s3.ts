@@ -30,7 +30,7 @@ export function partSizeFor(sizeBytes: number): number {
   return Math.max(8 * MiB, Math.ceil(sizeBytes / 1000 / MiB) * MiB);
 }
 
-export const PARTS_IN_FLIGHT = 4;
+const PARTS_IN_FLIGHT = 4;
 
 const TRANSIENT_CODES = new Set([
   'ECONNRESET',

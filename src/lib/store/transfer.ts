@@ -58,7 +58,7 @@ export interface UploadOptions {
   log?: (message: string) => void;
 }
 
-export function sidecarKey(key: string): string {
+function sidecarKey(key: string): string {
   return `${key}.sha256`;
 }
 

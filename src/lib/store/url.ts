@@ -9,7 +9,7 @@ export type StoreLocation =
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Why a bucket name is not one S3, R2 and RGW all accept, or undefined. */
-export function bucketProblem(bucket: string): string | undefined {
+function bucketProblem(bucket: string): string | undefined {
   if (!BUCKET.test(bucket) || bucket.includes('..')) {
     return `"${bucket}" is not a bucket name (3-63 characters of a-z, 0-9, "." and "-")`;
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { finished, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type Digest, sidecarLine } from '../fs/hash.js';
@@ -10,7 +11,12 @@ import { type Arch, ociArchOf, platformOf } from '../manifest/arch.js';
 import { type Compression, tarballBasename, tarballKey } from '../manifest/keys.js';
 import type { ArchiveFormat, Podman, SaveStream } from '../podman/transport.js';
 import { formatBytes, throttledProgress } from '../progress.js';
-import { type Compressor, createCompressor } from './compress.js';
+import {
+  type Compressor,
+  createCompressor,
+  type FindExecutable,
+  findCompressorTool,
+} from './compress.js';
 
 /**
  * podman 4.3.1 (Debian 12, what the VM runs) cannot load a gzip-compressed
@@ -44,7 +50,10 @@ export interface BuildTarballOptions {
   build?: { containerfile: string; context: string };
   compression: Compression;
   log?: (line: string) => void;
-  env?: NodeJS.ProcessEnv;
+  /** Clock for progress lines and the duration (default: Date.now). */
+  now?: () => number;
+  /** Looks up pigz / zstd (default: PATH, through @actions/io). */
+  findExecutable?: FindExecutable;
 }
 
 export interface BuiltTarball {
@@ -58,7 +67,7 @@ export interface BuiltTarball {
 }
 
 /** Fails with `output-dir "<dir>" is not writable: <code>` unless a file can be created there. */
-export async function assertWritableDir(dir: string): Promise<void> {
+async function assertWritableDir(dir: string): Promise<void> {
   const probe = join(dir, `.vm-tools-probe-${randomBytes(4).toString('hex')}`);
   try {
     await mkdir(dir, { recursive: true }).catch(async (error: NodeJS.ErrnoException) => {
@@ -75,7 +84,7 @@ export async function assertWritableDir(dir: string): Promise<void> {
 }
 
 /** Gets the image by the pull policy (or builds it), then checks its platform. */
-export async function obtainImage(o: BuildTarballOptions, ref: string): Promise<string> {
+async function obtainImage(o: BuildTarballOptions, ref: string): Promise<string> {
   const log = o.log ?? (() => {});
   const platform = platformOf(o.arch);
   if (o.build) {
@@ -98,28 +107,49 @@ export async function obtainImage(o: BuildTarballOptions, ref: string): Promise<
 }
 
 /**
+ * The `.partial` file as a sink that reports the bytes on disk after each
+ * completed write, so a progress line never counts bytes still in a buffer.
+ */
+function fileSinkReportingWrites(path: string, onWritten?: (bytes: number) => void): Writable {
+  const file = createWriteStream(path);
+  if (!onWritten) return file;
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      file.write(chunk, (error) => {
+        if (!error) onWritten(file.bytesWritten);
+        callback(error);
+      });
+    },
+    final(callback) {
+      file.end();
+      finished(file, (error) => callback(error));
+    },
+    destroy(error, callback) {
+      file.destroy();
+      callback(error);
+    },
+  });
+  file.on('error', (error) => sink.destroy(error));
+  return sink;
+}
+
+/**
  * Streams the save through the compressor into `<out>.partial` while hashing the
  * compressed bytes, and renames it to `out` only when podman, the compressor
  * and the write all succeeded: no second read of a multi-GB file, and no
- * half-written tarball under its name.
+ * half-written tarball under its name. `onWritten` gets the bytes on disk.
  */
 export async function writeCompressed(
   save: SaveStream,
   compressor: Compressor,
   out: string,
-  onBytes?: (compressed: number) => void,
+  onWritten?: (bytesOnDisk: number) => void,
 ): Promise<Digest> {
   const partial = partialPathOf(out);
   const digest = digestStream();
-  let written = 0;
-  if (onBytes)
-    digest.on('data', (chunk: Buffer) => {
-      written += chunk.length;
-      onBytes(written);
-    });
   let ok = false;
   try {
-    const file = createWriteStream(partial);
+    const file = fileSinkReportingWrites(partial, onWritten);
     if (compressor.transform) await pipeline(save.stream, compressor.transform, digest, file);
     else await pipeline(compressor.output, digest, file);
     // The compressor saw a clean end of input even if podman died: podman decides.
@@ -144,12 +174,14 @@ export async function buildTarball(o: BuildTarballOptions): Promise<BuiltTarball
   const basename = tarballBasename(o.name, o.version, o.arch, o.compression);
   const path = join(o.outputDir, basename);
   const archive = archiveFormatFor(o.compression);
-  const progress = throttledProgress(log);
-  const started = performance.now();
+  const tool = await findCompressorTool(o.compression, o.findExecutable);
+  const now = o.now ?? Date.now;
+  const progress = throttledProgress(log, { now });
+  const started = now();
   const save = o.podman.save(imageRef, archive);
   let compressor: Compressor;
   try {
-    compressor = createCompressor(o.compression, o.env, save.pipe);
+    compressor = createCompressor(o.compression, tool, save.pipe);
   } catch (error) {
     save.cancel();
     throw error;
@@ -159,7 +191,7 @@ export async function buildTarball(o: BuildTarballOptions): Promise<BuiltTarball
     progress.update(`wrote ${formatBytes(n)} compressed`),
   );
   progress.done(
-    `wrote ${basename}: ${formatBytes(digest.sizeBytes)} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `wrote ${basename}: ${formatBytes(digest.sizeBytes)} in ${((now() - started) / 1000).toFixed(1)} s`,
   );
   await writeFileAtomic(`${path}.sha256`, sidecarLine(digest.sha256, basename));
   return {

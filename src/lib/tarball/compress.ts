@@ -1,8 +1,7 @@
 import { type ChildProcess, spawn as nodeSpawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { createGzip, createZstdCompress, constants as zlib } from 'node:zlib';
+import { which } from '@actions/io';
 import type { Compression } from '../manifest/keys.js';
 
 /**
@@ -15,16 +14,36 @@ export type Compressor =
   | { tool: string; transform: Duplex; output?: undefined }
   | { tool: string; output: Readable; transform?: undefined };
 
-export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
+/** Where an executable is on PATH, or undefined. */
+export type FindExecutable = (name: string) => Promise<string | undefined>;
+
+export const findExecutable: FindExecutable = async (name) => (await which(name)) || undefined;
+
+/** An external compressor found on PATH; without one, Node's own zlib/zstd compress. */
+export interface CompressorTool {
+  path: string;
+  args: string[];
+  tool: string;
+}
+
+/** Level 6 / 3: each tool's default trade-off. */
+const EXTERNAL_TOOLS = {
+  gzip: { name: 'pigz', args: ['-6', '-c'], tool: 'pigz -6' },
+  zstd: { name: 'zstd', args: ['-3', '-T0', '-q', '-c'], tool: 'zstd -3 -T0' },
+} as const;
+
+/**
+ * gzip uses every core through `pigz` when it is installed (zlib is one core:
+ * ~10x slower on a multi-GB image); zstd uses the `zstd` CLI with -T0, else
+ * Node's built-in zstd.
+ */
+export async function findCompressorTool(
+  compression: Compression,
+  find: FindExecutable = findExecutable,
+): Promise<CompressorTool | undefined> {
+  const { name, args, tool } = EXTERNAL_TOOLS[compression];
+  const path = await find(name);
+  return path ? { path, args: [...args], tool } : undefined;
 }
 
 /**
@@ -69,21 +88,13 @@ function filterProcess(command: string, args: string[], input?: Readable): Duple
   return duplex;
 }
 
-/**
- * gzip uses every core through `pigz` when it is installed (zlib is one core:
- * ~10x slower on a multi-GB image); zstd uses the `zstd` CLI with -T0, else
- * Node's built-in zstd. Level 6 / 3: each tool's default trade-off.
- */
+/** With an external tool, and a raw pipe from podman, the tool reads the pipe itself. */
 export function createCompressor(
   compression: Compression,
-  env: NodeJS.ProcessEnv = process.env,
+  external: CompressorTool | undefined,
   rawPipe?: Readable,
 ): Compressor {
-  const external =
-    compression === 'gzip'
-      ? { path: findOnPath('pigz', env), args: ['-6', '-c'], tool: 'pigz -6' }
-      : { path: findOnPath('zstd', env), args: ['-3', '-T0', '-q', '-c'], tool: 'zstd -3 -T0' };
-  if (external.path) {
+  if (external) {
     if (rawPipe)
       return { tool: external.tool, output: filterProcess(external.path, external.args, rawPipe) };
     return {

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { Arch } from '../manifest/arch.js';
 import { ociArchOf } from '../manifest/arch.js';
 import type { Podman } from '../podman/transport.js';
-import { findOnPath } from './compress.js';
+import { findExecutable } from './compress.js';
 
 const APPLETS = ['sh', 'echo', 'cat', 'ls', 'sleep', 'uname', 'env', 'true', 'false', 'head'];
 
@@ -28,7 +28,7 @@ export interface SampleImageOptions {
  * static busybox and its applet links, imported with `podman import`.
  */
 export async function buildSampleImage(podman: Podman, o: SampleImageOptions): Promise<string> {
-  const busybox = o.busybox ?? findOnPath('busybox') ?? '/bin/busybox';
+  const busybox = o.busybox ?? (await findExecutable('busybox')) ?? '/bin/busybox';
   const root = await mkdtemp(join(tmpdir(), 'vm-tools-rootfs-'));
   try {
     await mkdir(join(root, 'bin'), { recursive: true });

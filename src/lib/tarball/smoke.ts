@@ -41,7 +41,7 @@ export function outputTail(output: string, lines = TAIL_LINES): string {
   return tail.length ? tail : '(no output)';
 }
 
-export async function verifySidecar(tarball: string): Promise<string> {
+async function verifySidecar(tarball: string): Promise<string> {
   const sidecar = `${tarball}.sha256`;
   let text: string;
   try {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatSummary, parseArgv, runCli, usage } from '../../../src/lib/command/cli.js';
+import { parseArgv } from '../../../src/lib/command/argv.js';
+import { formatSummary, runCli, usage } from '../../../src/lib/command/cli.js';
 import { InputError } from '../../../src/lib/command/errors.js';
 import { boolean, list, optional, required } from '../../../src/lib/command/inputs.js';
 import { defineCommand } from '../../../src/lib/command/types.js';
@@ -78,6 +79,25 @@ describe('parseArgv', () => {
     expect(values(['--extra', 'b', '--extra=c', '--extra', 'd'])).toEqual({ extra: 'b\nc\nd' });
   });
 
+  it('takes a value that starts with "-" only inline', () => {
+    expect(values(['--name=-x', '--punctuation=--'])).toEqual({ name: '-x', punctuation: '--' });
+  });
+
+  it('ends the flags at --', () => {
+    expect(values(['--name', 'x', '--'])).toEqual({ name: 'x' });
+    expect(() => parseArgv(command, ['--name', 'x', '--', '--shout'])).toThrow(
+      new InputError(
+        'Unexpected argument "--shout" for vm-tools greet: every value goes after a --flag (see --help).',
+      ),
+    );
+    // A boolean word after -- is not the switch's value.
+    expect(() => parseArgv(command, ['--shout', '--', 'false'])).toThrow(
+      new InputError(
+        'Unexpected argument "false" for vm-tools greet: every value goes after a --flag (see --help).',
+      ),
+    );
+  });
+
   it('sees --help and -h', () => {
     expect(parseArgv(command, ['--help']).help).toBe(true);
     expect(parseArgv(command, ['--name', 'x', '-h']).help).toBe(true);
@@ -96,6 +116,13 @@ describe('parseArgv', () => {
       'Unexpected argument "yes" for vm-tools greet: every value goes after a --flag (see --help).',
     ],
     [['--name', 'a', '--name', 'b'], 'Flag "--name" is given more than once; it takes one value.'],
+    [['--shout=no', '--shout'], 'Flag "--shout" is given more than once; it takes one value.'],
+    [['-x'], 'Unknown flag "-x" for vm-tools greet (see --help).'],
+    [['--nmae=x'], 'Unknown flag "--nmae" for vm-tools greet (see --help).'],
+    [
+      ['--name', '--shout'],
+      'Flag "--name" needs a value; a value that starts with "-" goes as --name=VALUE (see --help).',
+    ],
   ])('refuses %j', (argv, message) => {
     expect(() => parseArgv(command, argv)).toThrow(new InputError(message));
   });
@@ -142,6 +169,11 @@ describe('runCli', () => {
     [['--nope'], 'Unknown flag "--nope" for vm-tools greet (see --help).'],
     [[], 'Input "name" is required: a name.'],
     [['--name', 'x', '--shout=maybe'], 'Input "shout" must be true or false; got "maybe".'],
+    [['--name', 'x', '-q'], 'Unknown flag "-q" for vm-tools greet (see --help).'],
+    [
+      ['--name', 'x', '--', 'y'],
+      'Unexpected argument "y" for vm-tools greet: every value goes after a --flag (see --help).',
+    ],
   ])('exits 2 on bad input %j, before running anything', async (argv, message) => {
     const r = await cli(argv);
     expect(r).toEqual({ code: 2, stdout: '', stderr: `error: ${message}\n` });

@@ -16,6 +16,8 @@ describe('withLock', () => {
         events.push(`out ${id}`);
       });
     await Promise.all([hold('a'), hold('b'), hold('c')]);
+    expect(events).toHaveLength(6);
+    expect(events.filter((e) => e.startsWith('in ')).sort()).toEqual(['in a', 'in b', 'in c']);
     for (let i = 0; i < events.length; i += 2) {
       expect(events[i]?.replace('in', 'out')).toBe(events[i + 1]);
     }

@@ -21,7 +21,27 @@ describe('retry', () => {
       },
     );
     expect(result).toBe('ok');
+    expect(calls).toBe(4);
     expect(delays).toEqual([100, 200, 250]);
+    // Full jitter: each delay is the random fraction of the capped backoff.
+    const jittered: number[] = [];
+    calls = 0;
+    await retry(
+      async () => {
+        calls++;
+        if (calls < 4) throw new Error('503');
+        return 'ok';
+      },
+      {
+        attempts: 5,
+        baseMs: 100,
+        maxMs: 250,
+        isRetryable: () => true,
+        random: () => 0.5,
+        sleep: async (ms) => void jittered.push(ms),
+      },
+    );
+    expect(jittered).toEqual([50, 100, 125]);
   });
 
   it('does not retry a non-retryable error', async () => {
