@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { LEFTOVERS_STATE, parseLeftovers, removeLeftovers } from '../lib/cleanup.js';
 import { boolean, list, optional, required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { readBundle } from '../lib/manifest/bundle.js';
@@ -7,6 +8,7 @@ import { formatSlice } from '../lib/manifest/slice.js';
 import { publishSlice } from '../lib/publish/publish.js';
 import { parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from '../lib/store/config.js';
 import { keyInput } from '../lib/store/inputs.js';
+import { storeLeftoverRemovers } from '../lib/store/leftovers.js';
 import { openStore } from '../lib/store/open.js';
 import { parseArches, SLICE_SOURCE_INPUTS, sliceInput } from './emit-manifest.js';
 
@@ -115,5 +117,11 @@ export default defineCommand({
         },
       },
     };
+  },
+  async post(ctx, inputs) {
+    // A killed upload's temp file (file://) or unfinished multipart upload (s3://).
+    const leftovers = parseLeftovers(ctx.getState(LEFTOVERS_STATE));
+    if (!leftovers.length) return;
+    await removeLeftovers(leftovers, storeLeftoverRemovers(inputs?.store), (m) => ctx.log.info(m));
   },
 });

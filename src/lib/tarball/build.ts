@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { type CleanupRegistry, processCleanups } from '../cleanup.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type Digest, sidecarLine } from '../fs/hash.js';
 import { digestStream, partialPathOf } from '../fs/verified-write.js';
@@ -108,8 +109,15 @@ export async function writeCompressed(
   compressor: Compressor,
   out: string,
   onBytes?: (compressed: number) => void,
+  cleanups: CleanupRegistry = processCleanups,
 ): Promise<Digest> {
   const partial = partialPathOf(out);
+  // A cancel must stop podman (and with it the compressor reading its pipe)
+  // before the partial goes, or a still-running writer could outlive us.
+  const tracked = cleanups.track({ kind: 'file', path: partial }, async () => {
+    save.cancel();
+    await rm(partial, { force: true });
+  });
   const digest = digestStream();
   let written = 0;
   if (onBytes)
@@ -133,6 +141,7 @@ export async function writeCompressed(
     throw error;
   } finally {
     if (!ok) await rm(partial, { force: true });
+    tracked.release();
   }
 }
 
