@@ -186,7 +186,7 @@ export function parseLeftovers(text: string): Leftover[] {
   );
 }
 
-/** Each resolves true when it removed something, false when it was already gone. */
+/** Each resolves true when it removed something, false when there was nothing (of ours) to remove. */
 export type LeftoverRemovers = {
   [K in Leftover['kind']]?: (leftover: Extract<Leftover, { kind: K }>) => Promise<boolean>;
 };
@@ -222,7 +222,7 @@ export async function removeLeftovers(
       if (await remove(leftover)) {
         removed++;
         log(`removed ${describeLeftover(leftover)}`);
-      } else log(`${describeLeftover(leftover)} was already gone`);
+      } else log(`${describeLeftover(leftover)}: nothing to remove`);
     } catch (error) {
       failures.push(`${describeLeftover(leftover)}: ${(error as Error).message}`);
     }
