@@ -7,6 +7,7 @@ import publish from './commands/publish.js';
 import release from './commands/release.js';
 import smokeTarball from './commands/smoke-tarball.js';
 import upload from './commands/upload.js';
+import { processCleanups } from './lib/cleanup.js';
 import { runCli } from './lib/command/cli.js';
 import type { Command } from './lib/command/types.js';
 import { VERSION } from './version.js';
@@ -52,12 +53,21 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: unknown command "${name}"; run vm-tools --help for the list.\n`);
     return 2;
   }
-  return runCli(command, rest, {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
-    env: process.env,
-    cwd: process.cwd(),
+  // Ctrl-C (or a CI runner cancelling a `run:` step) removes what the command created.
+  const stopHandling = processCleanups.handleSignals({
+    log: (m) => process.stderr.write(`${m}\n`),
+    exit: (code) => process.exit(code),
   });
+  try {
+    return await runCli(command, rest, {
+      stdout: (t) => process.stdout.write(t),
+      stderr: (t) => process.stderr.write(t),
+      env: process.env,
+      cwd: process.cwd(),
+    });
+  } finally {
+    stopHandling();
+  }
 }
 
 process.exitCode = await main(process.argv.slice(2));

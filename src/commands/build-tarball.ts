@@ -1,4 +1,10 @@
 import { resolve } from 'node:path';
+import {
+  LEFTOVERS_STATE,
+  parseLeftovers,
+  removeLeftoverFile,
+  removeLeftovers,
+} from '../lib/cleanup.js';
 import { InputError } from '../lib/command/errors.js';
 import { oneOf, optional } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
@@ -107,5 +113,10 @@ export default defineCommand({
         },
       },
     };
+  },
+  async post(ctx) {
+    // Only the `.partial` tarball: the image it saved was there before (or is the build's product).
+    const leftovers = parseLeftovers(ctx.getState(LEFTOVERS_STATE));
+    await removeLeftovers(leftovers, { file: removeLeftoverFile }, (m) => ctx.log.info(m));
   },
 });

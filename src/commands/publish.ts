@@ -1,10 +1,12 @@
 import { resolve } from 'node:path';
+import { LEFTOVERS_STATE, parseLeftovers, removeLeftovers } from '../lib/cleanup.js';
 import { boolean, list, optional, required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { readBundle } from '../lib/manifest/bundle.js';
 import { MANIFEST_KEY } from '../lib/manifest/keys.js';
 import { formatSlice } from '../lib/manifest/slice.js';
 import { publishSlice } from '../lib/publish/publish.js';
+import { storeLeftoverRemovers } from '../lib/store/leftovers.js';
 import { openStore } from '../lib/store/open.js';
 import { parseArches, SLICE_SOURCE_INPUTS, sliceInput } from './shared/slice-inputs.js';
 import { keyInput, parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from './shared/store-inputs.js';
@@ -114,5 +116,11 @@ export default defineCommand({
         },
       },
     };
+  },
+  async post(ctx, inputs) {
+    // A killed upload's temp file (file://) or unfinished multipart upload (s3://).
+    const leftovers = parseLeftovers(ctx.getState(LEFTOVERS_STATE));
+    if (!leftovers.length) return;
+    await removeLeftovers(leftovers, storeLeftoverRemovers(inputs?.store), (m) => ctx.log.info(m));
   },
 });

@@ -1,9 +1,12 @@
 import { resolve } from 'node:path';
+import { LEFTOVERS_STATE, parseLeftovers, removeLeftovers } from '../lib/cleanup.js';
 import { InputError } from '../lib/command/errors.js';
 import { boolean, integer, list, oneOf, optional, required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { ARCHES } from '../lib/manifest/arch.js';
+import { isPodmanError } from '../lib/podman/errors.js';
 import { createPodman } from '../lib/podman/index.js';
+import type { Podman } from '../lib/podman/transport.js';
 import { resolveAgent } from '../lib/tarball/agent.js';
 import { smokeTarball } from '../lib/tarball/smoke.js';
 import { agentInput } from './shared/tarball-inputs.js';
@@ -25,6 +28,34 @@ function parseExpect(value: string | undefined): RegExp | undefined {
       `Input "expect" must be a regular expression; got "${value}" (${(error as Error).message}).`,
     );
   }
+}
+
+/** podman's not_found means someone (main's own cleanup) already removed it. */
+async function removedUnlessMissing(remove: Promise<void>): Promise<boolean> {
+  return remove.then(
+    () => true,
+    (error: unknown) => {
+      if (isPodmanError(error, 'not_found')) return false;
+      throw error;
+    },
+  );
+}
+
+/** What `post` does with the container and image a killed main left. */
+export function podmanRemovers(podman: Podman) {
+  return {
+    container: ({ name }: { name: string }) =>
+      removedUnlessMissing(podman.removeContainer(name, { force: true })),
+    image: async ({ ref, id }: { ref: string; id?: string }) => {
+      // The name may have been loaded again since by someone else: only our image goes.
+      const current = await podman.inspectImage(ref).catch((error: unknown) => {
+        if (isPodmanError(error, 'not_found')) return undefined;
+        throw error;
+      });
+      if (!current || (id !== undefined && current.id !== id)) return false;
+      return removedUnlessMissing(podman.removeImage(ref, { force: true }));
+    },
+  };
 }
 
 export default defineCommand({
@@ -137,5 +168,16 @@ export default defineCommand({
         },
       },
     };
+  },
+  async post(ctx, inputs) {
+    const leftovers = parseLeftovers(ctx.getState(LEFTOVERS_STATE));
+    if (!leftovers.length) return;
+    // The same transport main used; the CLI when the inputs are gone (main never ran).
+    const podman = createPodman(
+      inputs
+        ? { podman: inputs.podman, vm: inputs.vm, socket: inputs.socket }
+        : { podman: 'podman' },
+    );
+    await removeLeftovers(leftovers, podmanRemovers(podman), (m) => ctx.log.info(m));
   },
 });

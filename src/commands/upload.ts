@@ -1,9 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { LEFTOVERS_STATE, parseLeftovers, removeLeftovers } from '../lib/cleanup.js';
 import { InputError } from '../lib/command/errors.js';
 import { boolean, optional, required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { sha256File } from '../lib/fs/hash.js';
+import { storeLeftoverRemovers } from '../lib/store/leftovers.js';
 import { openStore } from '../lib/store/open.js';
 import { uploadArtifact, verifyUploaded } from '../lib/store/transfer.js';
 import { keyInput, parseStoreConfig, parseTimeoutMs, STORE_INPUTS } from './shared/store-inputs.js';
@@ -86,5 +88,11 @@ export default defineCommand({
         },
       },
     };
+  },
+  async post(ctx, inputs) {
+    // A killed upload's temp file (file://) or unfinished multipart upload (s3://).
+    const leftovers = parseLeftovers(ctx.getState(LEFTOVERS_STATE));
+    if (!leftovers.length) return;
+    await removeLeftovers(leftovers, storeLeftoverRemovers(inputs?.store), (m) => ctx.log.info(m));
   },
 });

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { LEFTOVERS_STATE, processCleanups } from '../cleanup.js';
 import { errorMessage } from './errors.js';
 import { gateHtml, gateText, redactUrls } from './output-gate.js';
 import { makeReader, secretValues } from './reader.js';
@@ -36,23 +37,47 @@ async function writeSummary(summary: Summary): Promise<void> {
   await core.summary.write();
 }
 
+const rawInput = (name: string) => core.getInput(name, { trimWhitespace: false });
+
 export async function runAction(cmd: Command<unknown>): Promise<void> {
-  const raw = (name: string) => core.getInput(name, { trimWhitespace: false });
+  // What the step creates is saved for `post` the moment it exists: after a
+  // SIGKILL nothing in this process runs any more.
+  processCleanups.setStateSink((leftovers) =>
+    core.saveState(LEFTOVERS_STATE, JSON.stringify(leftovers)),
+  );
+  const stopHandling = processCleanups.handleSignals({
+    log: (m) => core.info(m),
+    exit: (code) => process.exit(code),
+  });
   try {
-    for (const secret of secretValues(cmd, raw, process.env)) core.setSecret(secret);
-    const inputs = cmd.parse(makeReader(cmd, raw, process.env));
+    for (const secret of secretValues(cmd, rawInput, process.env)) core.setSecret(secret);
+    const inputs = cmd.parse(makeReader(cmd, rawInput, process.env));
     const result = await cmd.run(inputs, actionContext());
     for (const [name, value] of Object.entries(result.outputs))
       core.setOutput(name, redactUrls(value));
     if (result.summary) await writeSummary(result.summary);
   } catch (error) {
     core.setFailed(gateText(errorMessage(error)));
+  } finally {
+    stopHandling();
   }
 }
 
+/**
+ * The `post` step gets the same inputs as main (the runner passes them again):
+ * it needs them to reach what main created (the podman transport, the store).
+ * Inputs that do not parse mean main stopped before any side effect.
+ */
 export async function runPost(cmd: Command<unknown>): Promise<void> {
   try {
-    await cmd.post?.(actionContext());
+    for (const secret of secretValues(cmd, rawInput, process.env)) core.setSecret(secret);
+    let inputs: unknown;
+    try {
+      inputs = cmd.parse(makeReader(cmd, rawInput, process.env));
+    } catch {
+      inputs = undefined;
+    }
+    await cmd.post?.(actionContext(), inputs);
   } catch (error) {
     // A cleanup that did not happen leaves something running: the step must say so loudly.
     core.setFailed(gateText(`cleanup failed: ${errorMessage(error)}`));

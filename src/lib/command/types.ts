@@ -65,8 +65,12 @@ export interface Command<I = unknown> {
   /** Pure: turns raw inputs into typed ones or throws an InputError. No side effects. */
   parse(read: InputReader): I;
   run(inputs: I, ctx: Context): Promise<CommandResult>;
-  /** Cleanup for the action's `post` step. */
-  post?(ctx: Context): Promise<void>;
+  /**
+   * Cleanup for the action's `post` step: removes what `run` saved in state and
+   * could not remove itself (it was killed). `inputs` is undefined when they do
+   * not parse (then `run` never got past `parse`).
+   */
+  post?(ctx: Context, inputs: I | undefined): Promise<void>;
 }
 
 export function defineCommand<I>(command: Command<I>): Command<I> {

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { processCleanups } from '../cleanup.js';
 import { tempPathFor, writeFileAtomic } from '../fs/atomic.js';
 import { sha256File, sha256Hex } from '../fs/hash.js';
 import { withLock } from '../fs/lock.js';
@@ -17,6 +18,11 @@ import {
   StoreError,
   unquoteEtag,
 } from './types.js';
+
+/** A cancelled step removes its temp copy; a killed one leaves it to the `post` step. */
+function trackTemp(temp: string) {
+  return processCleanups.track({ kind: 'file', path: temp }, () => rm(temp, { force: true }));
+}
 
 /** Kept beside the objects under a name no release key uses. */
 const META_DIR = '.vm-tools';
@@ -188,11 +194,13 @@ export class FileStore implements Store {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
     const temp = tempPathFor(path);
+    const tracked = trackTemp(temp);
     try {
       await writeFileAtomic(temp, body);
       return await this.commit(key, temp, sha256Hex(body), options);
     } finally {
       await rm(temp, { force: true });
+      tracked.release();
     }
   }
 
@@ -200,6 +208,7 @@ export class FileStore implements Store {
     const path = this.path(key);
     await mkdir(dirname(path), { recursive: true });
     const temp = tempPathFor(path);
+    const tracked = trackTemp(temp);
     try {
       const digest = digestStream();
       await pipeline(
@@ -212,6 +221,7 @@ export class FileStore implements Store {
       return await this.commit(key, temp, sha256, options);
     } finally {
       await rm(temp, { force: true });
+      tracked.release();
     }
   }
 

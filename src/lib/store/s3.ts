@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { checkAnnouncedSize, readCapped, SizeLimitError } from '../limits.js';
 import { keyProblem } from '../manifest/keys.js';
 import type { S3ClientConfig } from './config.js';
+import { guardMultipartUpload } from './multipart-guard.js';
 import {
   type ObjectHead,
   type PutFileOptions,
@@ -266,12 +267,18 @@ export class S3Store implements Store {
       const onProgress = options.onProgress;
       upload.on('httpUploadProgress', (p) => onProgress(p.loaded ?? 0));
     }
+    const unguard = guardMultipartUpload(this.client, upload, {
+      bucket: this.bucket,
+      key: this.fullKey(key),
+    });
     try {
       const out = await upload.done();
       // RGW can return an empty ETag for a completed multipart upload.
       return { etag: ('ETag' in out ? out.ETag : undefined) ?? '' };
     } catch (error) {
       throw classifyS3Error(error, `upload ${key}`);
+    } finally {
+      unguard();
     }
   }
 

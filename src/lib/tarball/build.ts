@@ -4,6 +4,7 @@ import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type CleanupRegistry, processCleanups } from '../cleanup.js';
 import { writeFileAtomic } from '../fs/atomic.js';
 import { type Digest, sidecarLine } from '../fs/hash.js';
 import { digestStream, partialPathOf } from '../fs/verified-write.js';
@@ -144,8 +145,15 @@ export async function writeCompressed(
   compressor: Compressor,
   out: string,
   onWritten?: (bytesOnDisk: number) => void,
+  cleanups: CleanupRegistry = processCleanups,
 ): Promise<Digest> {
   const partial = partialPathOf(out);
+  // A cancel must stop podman (and with it the compressor reading its pipe)
+  // before the partial goes, or a still-running writer could outlive us.
+  const tracked = cleanups.track({ kind: 'file', path: partial }, async () => {
+    save.cancel();
+    await rm(partial, { force: true });
+  });
   const digest = digestStream();
   let ok = false;
   try {
@@ -163,6 +171,7 @@ export async function writeCompressed(
     throw error;
   } finally {
     if (!ok) await rm(partial, { force: true });
+    tracked.release();
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { type CleanupRegistry, processCleanups, type Tracked } from '../cleanup.js';
 import { parseSidecar, sha256File } from '../fs/hash.js';
 import { type Arch, ociArchOf, platformOf } from '../manifest/arch.js';
 import { isPodmanError } from '../podman/errors.js';
@@ -22,6 +23,8 @@ export interface SmokeOptions {
   keepImage: boolean;
   log?: (line: string) => void;
   now?: () => number;
+  /** Where the container and loaded image are tracked for a cancelled step (default: the process's). */
+  cleanups?: CleanupRegistry;
 }
 
 export interface SmokeResult {
@@ -33,6 +36,17 @@ export interface SmokeResult {
 }
 
 const TAIL_LINES = 20;
+const LOAD_SETTLE_MS = 5_000;
+
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** The last lines of the container's output, for a failure message a person can act on. */
 export function outputTail(output: string, lines = TAIL_LINES): string {
@@ -76,8 +90,34 @@ export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
   // Only what the smoke test created is removed: an image the machine already had
   // under this name (e.g. the one the tarball was built from) stays.
   const existedBefore = await o.podman.imageExists(expectedRef).catch(() => false);
+  const cleanups = o.cleanups ?? processCleanups;
+  const removeImage = async (name: string) => {
+    await o.podman.removeImage(name, { force: true }).catch((error: unknown) => {
+      if (!isPodmanError(error, 'not_found')) log(`could not remove image ${name}: ${error}`);
+    });
+  };
+  let loading: Promise<unknown> = Promise.resolve();
+  // Tracked before the load starts: a cancel can land while podman is still
+  // loading, and a podman that already has the whole archive finishes the load
+  // even after this process exits, so the cleanup lets it settle first.
+  const trackedImage: Tracked | undefined =
+    o.keepImage || existedBefore
+      ? undefined
+      : cleanups.track({ kind: 'image', ref: expectedRef }, async () => {
+          await settledWithin(loading, LOAD_SETTLE_MS);
+          await removeImage(expectedRef);
+        });
+  let trackedContainer: Tracked | undefined;
   log(`sha256 verified; loading ${basename(o.tarball)} through ${o.podman.description}`);
-  const names = await o.podman.load(createReadStream(o.tarball, { highWaterMark: 1 << 20 }));
+  let names: string[];
+  try {
+    const load = o.podman.load(createReadStream(o.tarball, { highWaterMark: 1 << 20 }));
+    loading = load.catch(() => {});
+    names = await load;
+  } catch (error) {
+    trackedImage?.release();
+    throw error;
+  }
   const loadedRef = names.find((n) => sameImageRef(n, expectedRef));
   let container: string | undefined;
   let output = '';
@@ -88,6 +128,7 @@ export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
       );
     }
     const info = await o.podman.inspectImage(loadedRef);
+    trackedImage?.update({ kind: 'image', ref: expectedRef, id: info.id });
     if (info.os !== 'linux' || info.architecture !== ociArchOf(o.arch)) {
       throw new Error(
         `loaded image ${loadedRef} is ${info.os}/${info.architecture}, not ${platformOf(o.arch)}`,
@@ -98,6 +139,12 @@ export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
       return { imageId: info.id, loadedRef, durationMs: now() - started, output, ran: false };
     }
     container = `vm-tools-smoke-${randomBytes(6).toString('hex')}`;
+    const name = container;
+    trackedContainer = cleanups.track({ kind: 'container', name }, () =>
+      o.podman.removeContainer(name, { force: true }).catch((error: unknown) => {
+        if (!isPodmanError(error, 'not_found')) throw error;
+      }),
+    );
     await o.podman.createContainer({
       image: loadedRef,
       command: o.command,
@@ -131,16 +178,17 @@ export async function smokeTarball(o: SmokeOptions): Promise<SmokeResult> {
     return { imageId: info.id, loadedRef, durationMs: now() - started, output, ran: true };
   } finally {
     if (container) {
-      await o.podman.removeContainer(container, { force: true }).catch((error: unknown) => {
-        if (!isPodmanError(error, 'not_found')) log(`could not remove ${container}: ${error}`);
-      });
+      await o.podman.removeContainer(container, { force: true }).then(
+        () => trackedContainer?.release(),
+        (error: unknown) => {
+          if (isPodmanError(error, 'not_found')) trackedContainer?.release();
+          else log(`could not remove ${container}: ${error}`);
+        },
+      );
     }
     if (!o.keepImage && !existedBefore) {
-      for (const name of loadedRef ? [loadedRef] : names) {
-        await o.podman.removeImage(name, { force: true }).catch((error: unknown) => {
-          if (!isPodmanError(error, 'not_found')) log(`could not remove image ${name}: ${error}`);
-        });
-      }
+      for (const name of loadedRef ? [loadedRef] : names) await removeImage(name);
     }
+    trackedImage?.release();
   }
 }
