@@ -13,6 +13,8 @@ export interface ProxyOptions {
    * request is then signed again with these credentials (the headers were signed).
    */
   stripConditionals?: { accessKeyId: string; secretAccessKey: string; region: string };
+  /** Which conditional headers stripConditionals removes (default both). */
+  stripHeaders?: readonly ('if-match' | 'if-none-match')[];
   /** The fault for the first `faultCount` requests (Infinity: never recovers). */
   fault?: Fault;
   faultCount?: number;
@@ -99,13 +101,11 @@ class Sha256 {
 async function resign(
   req: IncomingMessage,
   creds: NonNullable<ProxyOptions['stripConditionals']>,
+  stripped: readonly string[],
 ): Promise<Record<string, string>> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (
-      value === undefined ||
-      ['authorization', 'x-amz-date', 'if-match', 'if-none-match'].includes(name)
-    )
+    if (value === undefined || ['authorization', 'x-amz-date', ...stripped].includes(name))
       continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
@@ -137,7 +137,11 @@ async function forward(
   target: URL,
 ): Promise<void> {
   const headers = options.stripConditionals
-    ? await resign(req, options.stripConditionals)
+    ? await resign(
+        req,
+        options.stripConditionals,
+        options.stripHeaders ?? ['if-match', 'if-none-match'],
+      )
     : { ...req.headers };
   const upstream = request(
     {

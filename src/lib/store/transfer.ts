@@ -117,7 +117,9 @@ export async function uploadArtifact(store: Store, options: UploadOptions): Prom
       if (!winner) throw error;
       if (!holds(winner, digest)) throw refuseDifferent(key, winner, digest);
       skipped = true;
-      log(`skipped ${key}: another writer uploaded this content first (sha256 ${digest.sha256})`);
+      log(
+        `skipped ${key}: it held this content by the time our write landed (another writer, or an earlier try of ours; sha256 ${digest.sha256})`,
+      );
     }
   } else {
     log(`skipped ${key}: it already holds this content (sha256 ${digest.sha256})`);
