@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import bootVm from './commands/boot-vm.js';
+import buildGuest from './commands/build-guest.js';
 import buildTarball from './commands/build-tarball.js';
 import download from './commands/download.js';
 import emitManifest from './commands/emit-manifest.js';
@@ -7,6 +9,10 @@ import publish from './commands/publish.js';
 import release from './commands/release.js';
 import smokeTarball from './commands/smoke-tarball.js';
 import upload from './commands/upload.js';
+import vmCopyIn from './commands/vm-copy-in.js';
+import vmDelete from './commands/vm-delete.js';
+import vmExec from './commands/vm-exec.js';
+import vmStop from './commands/vm-stop.js';
 import { processCleanups } from './lib/cleanup.js';
 import { runCli } from './lib/command/cli.js';
 import type { Command } from './lib/command/types.js';
@@ -22,13 +28,19 @@ const COMMANDS: Command<unknown>[] = [
   download,
   hydrateCacheCli as Command<unknown>,
   release,
+  bootVm,
+  vmExec,
+  vmCopyIn,
+  vmStop,
+  vmDelete,
+  buildGuest,
 ];
 const ALIASES: Record<string, string> = { 'cache-sync': 'hydrate-cache' };
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    `vm-tools ${VERSION}: build, smoke-test and publish agent tarballs; hydrate VM caches.`,
+    `vm-tools ${VERSION}: build, smoke-test and publish agent tarballs; hydrate VM caches; boot the sandbox VM.`,
     '',
     'Usage: vm-tools <command> [flags]   (vm-tools <command> --help for its flags)',
     '',

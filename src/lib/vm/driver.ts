@@ -80,8 +80,17 @@ export interface VmDriver {
   readonly backend: Backend;
   /** Checks tools, versions, permissions and inputs; starts nothing. Throws VmError('invalid'|'unavailable'). */
   preflight(spec: VmSpec): Promise<PreflightReport>;
-  /** Starts the VM and returns as soon as the backend has it running (not yet ready). */
-  start(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle>;
+  /**
+   * Starts the VM and returns as soon as the backend has it running (not yet ready).
+   * `onHandle`, when given, is called with the handle as soon as one exists (before
+   * the backend's process is spawned, and again when it knows more), so a caller
+   * killed mid-start has already persisted what teardown needs.
+   */
+  start(
+    spec: VmSpec,
+    signal?: AbortSignal,
+    onHandle?: (handle: VmHandle) => Promise<void>,
+  ): Promise<VmHandle>;
   /** Resolves when the guest can run commands; rejects with the backend's log tails on failure. */
   ready(handle: VmHandle, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   exec(handle: VmHandle, argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;

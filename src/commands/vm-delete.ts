@@ -1,0 +1,33 @@
+import { defineCommand } from '../lib/command/types.js';
+import { driverFor } from '../lib/vm/drivers.js';
+import {
+  NAME_INPUT,
+  nameInput,
+  resolveStateDir,
+  STATE_DIR_INPUT,
+  stateDirInput,
+} from '../lib/vm/inputs.js';
+import { loadHandleFile, removeHandle, stateFile } from '../lib/vm/state.js';
+
+export default defineCommand({
+  name: 'vm-delete',
+  description:
+    'Stops and deletes a VM started by boot-vm and everything made for it; a missing VM is not an error.',
+  inputs: { name: NAME_INPUT, 'state-dir': STATE_DIR_INPUT },
+  outputs: { deleted: 'true when there was a VM to delete.' },
+  parse(read) {
+    return { name: nameInput(read), stateDir: stateDirInput(read) };
+  },
+  async run(inputs, ctx) {
+    const dir = resolveStateDir(inputs.stateDir, ctx.env);
+    const handle = await loadHandleFile(stateFile(dir, inputs.name));
+    if (!handle) {
+      ctx.log.info(`no VM named ${inputs.name} in ${dir}`);
+      return { outputs: { deleted: 'false' } };
+    }
+    await (await driverFor(handle.backend)).delete(handle);
+    await removeHandle(dir, inputs.name);
+    ctx.log.info(`deleted VM ${inputs.name}`);
+    return { outputs: { deleted: 'true' } };
+  },
+});

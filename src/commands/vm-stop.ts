@@ -1,0 +1,27 @@
+import { defineCommand } from '../lib/command/types.js';
+import { driverFor } from '../lib/vm/drivers.js';
+import {
+  NAME_INPUT,
+  nameInput,
+  resolveStateDir,
+  STATE_DIR_INPUT,
+  stateDirInput,
+} from '../lib/vm/inputs.js';
+import { loadHandle } from '../lib/vm/state.js';
+
+export default defineCommand({
+  name: 'vm-stop',
+  description:
+    'Stops a VM started by boot-vm, keeping its state file (vm-delete removes everything).',
+  inputs: { name: NAME_INPUT, 'state-dir': STATE_DIR_INPUT },
+  outputs: {},
+  parse(read) {
+    return { name: nameInput(read), stateDir: stateDirInput(read) };
+  },
+  async run(inputs, ctx) {
+    const handle = await loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name);
+    await (await driverFor(handle.backend)).stop(handle);
+    ctx.log.info(`stopped VM ${inputs.name}`);
+    return { outputs: {} };
+  },
+});

@@ -1,0 +1,134 @@
+/**
+ * Pure planning for the qemu backend: the guest-side address of every allowed
+ * endpoint and the qemu command line. Nothing here touches the host.
+ */
+import type { Accel, Endpoint } from '../driver.js';
+import { VmError } from '../driver.js';
+import { AGENT_PORT_NAME } from '../guest/scripts.js';
+
+/** The first guest address a forwarded endpoint takes: 10.0.2.100, .101, … in `allow` order. */
+const FIRST_FORWARD_HOST = 100;
+const LAST_FORWARD_HOST = 254;
+export const MAX_FORWARDS = LAST_FORWARD_HOST - FIRST_FORWARD_HOST + 1;
+
+export interface Forward {
+  /** What the guest connects to. */
+  guestAddress: string;
+  guestPort: number;
+  /** Where the host relays it. */
+  target: Endpoint;
+}
+
+/** One guest address per endpoint, same port: the guest can tell the endpoints apart by address alone. */
+export function planForwards(allow: readonly Endpoint[]): Forward[] {
+  if (allow.length > MAX_FORWARDS)
+    throw new VmError(
+      'invalid',
+      `Input "allow" has ${allow.length} entries; qemu forwards at most ${MAX_FORWARDS}.`,
+    );
+  return allow.map((target, i) => ({
+    guestAddress: `10.0.2.${FIRST_FORWARD_HOST + i}`,
+    guestPort: target.port,
+    target,
+  }));
+}
+
+export interface QemuPlan {
+  name: string;
+  accel: Accel;
+  cpus: number;
+  memoryMiB: number;
+  kernel: string;
+  initrd: string;
+  workDir: string;
+  forwards: readonly Forward[];
+  /** argv prefix that relays one guest connection (stdin/stdout) to HOST PORT. */
+  relay: readonly string[];
+}
+
+export const KERNEL_ARGS = [
+  'console=ttyS0',
+  'quiet',
+  // The guest's PID 1 dying must end qemu, not hang it.
+  'panic=-1',
+  // No keyboard/mouse controller probing: a few hundred ms under emulation.
+  'i8042.noaux',
+  'i8042.nokbd',
+  'i8042.nopnp',
+  'no_timer_check',
+  'tsc=reliable',
+].join(' ');
+
+export function workPaths(workDir: string) {
+  return {
+    agentSocket: `${workDir}/agent.sock`,
+    pidFile: `${workDir}/qemu.pid`,
+    serialLog: `${workDir}/serial.log`,
+    relayScript: `${workDir}/relay.cjs`,
+  };
+}
+
+/** qemu splits options on ","; libslirp splits the guestfwd command on spaces and does no quoting. */
+function checkOptionSafe(what: string, value: string, spaces = false): void {
+  if (value.includes(',') || (!spaces && /\s/.test(value)))
+    throw new VmError(
+      'invalid',
+      `${what} "${value}" must not contain commas${spaces ? '' : ' or spaces'} (qemu option syntax).`,
+    );
+}
+
+export function qemuArgv(plan: QemuPlan): string[] {
+  const paths = workPaths(plan.workDir);
+  checkOptionSafe('the qemu work directory', plan.workDir);
+  checkOptionSafe('Input "kernel"', plan.kernel, true);
+  checkOptionSafe('Input "initrd"', plan.initrd, true);
+  for (const part of plan.relay) checkOptionSafe('the relay command', part);
+  const netdev = ['user', 'id=net0', 'restrict=on'];
+  for (const f of plan.forwards) {
+    netdev.push(
+      `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${[...plan.relay, f.target.host, String(f.target.port)].join(' ')}`,
+    );
+  }
+  return [
+    '-name',
+    `vm-tools-${plan.name}`,
+    // pc came up faster than q35 here; the default NIC and VGA ROMs are not needed.
+    '-M',
+    'pc',
+    '-accel',
+    plan.accel === 'kvm' ? 'kvm' : 'tcg',
+    ...(plan.accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-smp',
+    String(plan.cpus),
+    '-m',
+    String(plan.memoryMiB),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-vga',
+    'none',
+    '-no-reboot',
+    '-kernel',
+    plan.kernel,
+    '-initrd',
+    plan.initrd,
+    '-append',
+    KERNEL_ARGS,
+    '-serial',
+    `file:${paths.serialLog}`,
+    '-device',
+    'virtio-serial-pci,romfile=',
+    '-chardev',
+    `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
+    '-device',
+    `virtserialport,chardev=agent,name=${AGENT_PORT_NAME}`,
+    '-netdev',
+    netdev.join(','),
+    '-device',
+    'virtio-net-pci,netdev=net0,romfile=',
+    '-daemonize',
+    '-pidfile',
+    paths.pidFile,
+  ];
+}
