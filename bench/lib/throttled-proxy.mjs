@@ -7,6 +7,7 @@ import { Agent, createServer, request } from 'node:http';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 // Hop-by-hop headers are the proxy's own business. `expect` goes too: the proxy's
 // server already answered 100 Continue, and SigV4 never signs it.
@@ -49,23 +50,48 @@ function paced(pace) {
   });
 }
 
+const REQUESTS = 0;
+const PART_REQUESTS = 1;
+
 /**
- * Starts the proxy in front of `target` (http://127.0.0.1:PORT). Counts requests
- * and uploaded part requests so a benchmark can show what went through it.
+ * Starts the proxy in front of `target` (http://127.0.0.1:PORT) on a thread of its
+ * own, as a network would not take CPU from the client being measured. Counts
+ * requests and uploaded parts so a benchmark can show what went through it.
  */
 export async function startThrottledProxy({ target, bytesPerSecond, latencyMs }) {
+  const counters = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(new URL(import.meta.url), {
+    workerData: { throttledProxy: { target, bytesPerSecond, latencyMs, counters } },
+  });
+  const url = await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    url,
+    stats: {
+      get requests() {
+        return Atomics.load(counters, REQUESTS);
+      },
+      get partRequests() {
+        return Atomics.load(counters, PART_REQUESTS);
+      },
+    },
+    close: () => worker.terminate(),
+  };
+}
+
+async function serve({ target, bytesPerSecond, latencyMs, counters }) {
   const upstream = new URL(target);
   // Keep-alive upstream so the proxy's own connections cost nothing per request;
   // the cap belongs to the client's connections.
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const perConnection = new WeakMap();
-  const stats = { requests: 0, partRequests: 0, connections: 0 };
   const server = createServer(async (req, res) => {
-    stats.requests++;
-    if (/[?&]partNumber=/.test(req.url ?? '')) stats.partRequests++;
+    Atomics.add(counters, REQUESTS, 1);
+    if (/[?&]partNumber=/.test(req.url ?? '')) Atomics.add(counters, PART_REQUESTS, 1);
     let paces = perConnection.get(req.socket);
     if (!paces) {
-      stats.connections++;
       paces = { up: pacer(bytesPerSecond), down: pacer(bytesPerSecond) };
       perConnection.set(req.socket, paces);
     }
@@ -93,14 +119,7 @@ export async function startThrottledProxy({ target, bytesPerSecond, latencyMs })
     pipeline(req, paced(paces.up), forwarded).catch(() => res.destroy());
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    stats,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        agent.destroy();
-        server.close(() => resolve());
-      }),
-  };
+  parentPort.postMessage(`http://127.0.0.1:${server.address().port}`);
 }
+
+if (!isMainThread && workerData?.throttledProxy) await serve(workerData.throttledProxy);
