@@ -283,7 +283,7 @@ try {
           join(work, 'dist', 'images', `${a}-1.0.0-${arch}.tar.gz`),
           `${a} ${arch}\n`,
         );
-    t = performance.now();
+    const t = performance.now();
     const results = await Promise.all(
       agents.map(async (a) => {
         const outputs = await cli(
