@@ -3,14 +3,14 @@ import { type Backend, type VmDriver, VmError } from './driver.js';
 
 type Loader = () => Promise<VmDriver>;
 
-const LOADERS: Partial<Record<Backend, Loader>> = {
+const LOADERS: Record<Backend, Loader> = {
   qemu: async () => new (await import('./qemu/driver.js')).QemuDriver(),
-  // lima: async () => new (await import('./lima.js')).LimaDriver(),
-  // smolvm: async () => new (await import('./smolvm.js')).SmolvmDriver(),
+  lima: async () => new (await import('./lima.js')).LimaDriver(),
+  smolvm: async () => new (await import('./smolvm.js')).SmolvmDriver(),
 };
 
 export async function driverFor(backend: Backend): Promise<VmDriver> {
   const load = LOADERS[backend];
-  if (!load) throw new VmError('unavailable', `${backend} driver not built`);
+  if (!load) throw new VmError('invalid', `unknown backend ${backend}: qemu, lima or smolvm`);
   return load();
 }
