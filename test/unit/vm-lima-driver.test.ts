@@ -174,7 +174,10 @@ describe('LimaDriver lifecycle against the stand-in limactl', { timeout: 60_000 
     expect((await lima.describe(handle)).status).toBe('missing');
 
     const lines = await recorded();
-    expect(lines[0]).toEqual(['start', '--name=agent', '--tty=false', '--timeout=90s', TEMPLATE]);
+    expect(lines.slice(0, 2)).toEqual([
+      ['list', '--tty=false', 'agent', '--json'],
+      ['start', '--name=agent', '--tty=false', '--timeout=90s', TEMPLATE],
+    ]);
     expect(lines).toContainEqual(['list', '--tty=false', 'agent', '--json']);
     expect(lines).toContainEqual([
       'shell',
@@ -288,6 +291,20 @@ describe('LimaDriver lifecycle against the stand-in limactl', { timeout: 60_000 
       message: expect.stringContaining('it is Stopped'),
     });
     await lima.delete(handle);
+  });
+
+  it('refuses to start over an existing instance, and leaves that instance alone', async () => {
+    const lima = driver();
+    await lima.start(spec());
+    const before = (await recorded()).length;
+    await expect(lima.start(spec())).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('a Lima instance named agent already exists (Running)'),
+    });
+    expect((await recorded()).slice(before)).toEqual([['list', '--tty=false', 'agent', '--json']]);
+    expect((await lima.describe({ name: 'agent', backend: 'lima', state: {} })).status).toBe(
+      'running',
+    );
   });
 
   it('deleting an instance that does not exist is not an error', async () => {

@@ -237,6 +237,11 @@ export class LimaDriver implements VmDriver {
       );
     }
     const notes: string[] = [];
+    if (spec.allow.length > 0) {
+      notes.push(
+        'allow is not enforced by Lima: its user-mode network reaches whatever the host can (use smolvm or qemu for an egress allowlist)',
+      );
+    }
     if (isLocalTemplate(template)) {
       let text: string;
       try {
@@ -276,6 +281,14 @@ export class LimaDriver implements VmDriver {
     let mountNone = false;
     if (isLocalTemplate(template)) {
       mountNone = checkTemplate(await readFile(template, 'utf8')).bases.length > 0;
+    }
+    // A failed start is torn down; that must never hit an instance this run did not create.
+    const existing = await this.instance(spec.name);
+    if (existing) {
+      throw new VmError(
+        'invalid',
+        `a Lima instance named ${spec.name} already exists (${existing.status || 'no status'}): delete it (limactl delete --force ${spec.name}) or choose another name`,
+      );
     }
     const started = await this.run(
       limaArgv.start({ name: spec.name, template, timeoutMs: spec.timeoutMs, mountNone }),
