@@ -307,6 +307,35 @@ describe('LimaDriver lifecycle against the stand-in limactl', { timeout: 60_000 
     );
   });
 
+  it('a template with a base starts with --mount-none, so the base cannot bring the home mount back', async () => {
+    const based = join(dir, 'based.yaml');
+    await writeFile(based, 'base:\n  - template:_images/debian-12\nmounts: []\n');
+    const lima = driver();
+    expect((await lima.preflight(spec({ template: based }))).notes.join('\n')).toContain(
+      '--mount-none',
+    );
+    await lima.start(spec({ template: based, timeoutMs: 60_000 }));
+    expect(await recorded()).toContainEqual([
+      'start',
+      '--name=agent',
+      '--tty=false',
+      '--timeout=60s',
+      '--mount-none',
+      based,
+    ]);
+  });
+
+  it('refuses an instance whose effective config mounts host paths anyway, and tears it down', async () => {
+    env.FAKE_LIMACTL_OVERRIDE_MOUNT = '/srv/secrets';
+    await expect(driver().start(spec())).rejects.toMatchObject({
+      kind: 'start_failed',
+      message: expect.stringContaining(
+        'the started instance mounts host paths ([{"location":"/srv/secrets"}])',
+      ),
+    });
+    expect(existsSync(join(dir, 'lima', 'agent'))).toBe(false);
+  });
+
   it('deleting an instance that does not exist is not an error', async () => {
     await expect(
       driver().delete({ name: 'agent', backend: 'lima', state: {} }),
