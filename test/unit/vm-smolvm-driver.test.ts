@@ -244,6 +244,21 @@ describe('SmolvmDriver against the stand-in smolvm', { timeout: 60_000 }, () => 
       'sleep',
       '30',
     ]);
+    expect(lines).toContainEqual([
+      'machine',
+      'exec',
+      '--name',
+      'agent',
+      '--timeout',
+      '605s',
+      '-i',
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p "$(dirname "$1")" && cat > "$1"',
+      'sh',
+      guestPath,
+    ]);
     expect(lines).toContainEqual(['machine', 'delete', '--name', 'agent', '-f']);
   });
 
