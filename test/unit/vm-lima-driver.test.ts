@@ -325,6 +325,22 @@ describe('LimaDriver lifecycle against the stand-in limactl', { timeout: 60_000 
     ]);
   });
 
+  it('a template that cannot be read before start (a URL, template:NAME) starts with --mount-none', async () => {
+    const lima = driver();
+    const report = await lima.preflight(spec({ template: 'template:podman' }));
+    expect(report.notes.join('\n')).toContain('cannot be inspected before start');
+    const handle = await lima.start(spec({ template: 'template:podman', timeoutMs: 60_000 }));
+    expect((await lima.describe(handle)).status).toBe('running');
+    expect(await recorded()).toContainEqual([
+      'start',
+      '--name=agent',
+      '--tty=false',
+      '--timeout=60s',
+      '--mount-none',
+      'template:podman',
+    ]);
+  });
+
   it('refuses an instance whose effective config mounts host paths anyway, and tears it down', async () => {
     env.FAKE_LIMACTL_OVERRIDE_MOUNT = '/srv/secrets';
     await expect(driver().start(spec())).rejects.toMatchObject({

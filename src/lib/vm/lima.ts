@@ -264,6 +264,10 @@ export class LimaDriver implements VmDriver {
           `template extends ${check.bases.join(', ')}: starting with --mount-none so no base mount survives`,
         );
       }
+    } else {
+      notes.push(
+        `template ${template} cannot be inspected before start: starting with --mount-none and checking the effective mounts after`,
+      );
     }
     const version = await this.run(limactlVersion(), { timeoutMs: 30_000 });
     if (version.exitCode !== 0) {
@@ -278,10 +282,11 @@ export class LimaDriver implements VmDriver {
     checkLimaName(spec.name);
     const template = this.template(spec);
     const { accel } = await this.accel(spec);
-    let mountNone = false;
-    if (isLocalTemplate(template)) {
-      mountNone = checkTemplate(await readFile(template, 'utf8')).bases.length > 0;
-    }
+    // Our own self-contained template needs nothing more; one we cannot read, or one
+    // whose bases may add mounts, starts with --mount-none (and is checked after start).
+    const mountNone =
+      !isLocalTemplate(template) ||
+      checkTemplate(await readFile(template, 'utf8')).bases.length > 0;
     // A failed start is torn down; that must never hit an instance this run did not create.
     const existing = await this.instance(spec.name);
     if (existing) {
