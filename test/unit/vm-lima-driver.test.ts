@@ -174,7 +174,10 @@ describe('LimaDriver lifecycle against the stand-in limactl', { timeout: 60_000 
     expect((await lima.describe(handle)).status).toBe('missing');
 
     const lines = await recorded();
-    expect(lines[0]).toEqual(['start', '--name=agent', '--tty=false', '--timeout=90s', TEMPLATE]);
+    expect(lines.slice(0, 2)).toEqual([
+      ['list', '--tty=false', 'agent', '--json'],
+      ['start', '--name=agent', '--tty=false', '--timeout=90s', TEMPLATE],
+    ]);
     expect(lines).toContainEqual(['list', '--tty=false', 'agent', '--json']);
     expect(lines).toContainEqual([
       'shell',
@@ -288,6 +291,65 @@ describe('LimaDriver lifecycle against the stand-in limactl', { timeout: 60_000 
       message: expect.stringContaining('it is Stopped'),
     });
     await lima.delete(handle);
+  });
+
+  it('refuses to start over an existing instance, and leaves that instance alone', async () => {
+    const lima = driver();
+    await lima.start(spec());
+    const before = (await recorded()).length;
+    await expect(lima.start(spec())).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('a Lima instance named agent already exists (Running)'),
+    });
+    expect((await recorded()).slice(before)).toEqual([['list', '--tty=false', 'agent', '--json']]);
+    expect((await lima.describe({ name: 'agent', backend: 'lima', state: {} })).status).toBe(
+      'running',
+    );
+  });
+
+  it('a template with a base starts with --mount-none, so the base cannot bring the home mount back', async () => {
+    const based = join(dir, 'based.yaml');
+    await writeFile(based, 'base:\n  - template:_images/debian-12\nmounts: []\n');
+    const lima = driver();
+    expect((await lima.preflight(spec({ template: based }))).notes.join('\n')).toContain(
+      '--mount-none',
+    );
+    await lima.start(spec({ template: based, timeoutMs: 60_000 }));
+    expect(await recorded()).toContainEqual([
+      'start',
+      '--name=agent',
+      '--tty=false',
+      '--timeout=60s',
+      '--mount-none',
+      based,
+    ]);
+  });
+
+  it('a template that cannot be read before start (a URL, template:NAME) starts with --mount-none', async () => {
+    const lima = driver();
+    const report = await lima.preflight(spec({ template: 'template:podman' }));
+    expect(report.notes.join('\n')).toContain('cannot be inspected before start');
+    const handle = await lima.start(spec({ template: 'template:podman', timeoutMs: 60_000 }));
+    expect((await lima.describe(handle)).status).toBe('running');
+    expect(await recorded()).toContainEqual([
+      'start',
+      '--name=agent',
+      '--tty=false',
+      '--timeout=60s',
+      '--mount-none',
+      'template:podman',
+    ]);
+  });
+
+  it('refuses an instance whose effective config mounts host paths anyway, and tears it down', async () => {
+    env.FAKE_LIMACTL_OVERRIDE_MOUNT = '/srv/secrets';
+    await expect(driver().start(spec())).rejects.toMatchObject({
+      kind: 'start_failed',
+      message: expect.stringContaining(
+        'the started instance mounts host paths ([{"location":"/srv/secrets"}])',
+      ),
+    });
+    expect(existsSync(join(dir, 'lima', 'agent'))).toBe(false);
   });
 
   it('deleting an instance that does not exist is not an error', async () => {

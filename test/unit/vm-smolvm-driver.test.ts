@@ -206,7 +206,7 @@ describe('SmolvmDriver against the stand-in smolvm', { timeout: 60_000 }, () => 
     // The address is free again.
     expect((await driver().start(spec({ name: 'next' }))).state.loopback).toBe('127.0.0.2');
 
-    const lines = await recorded();
+    const lines = (await recorded()).filter((l) => l[1] !== 'ls');
     expect(lines[0]).toEqual([
       'machine',
       'create',
@@ -244,6 +244,21 @@ describe('SmolvmDriver against the stand-in smolvm', { timeout: 60_000 }, () => 
       'sleep',
       '30',
     ]);
+    expect(lines).toContainEqual([
+      'machine',
+      'exec',
+      '--name',
+      'agent',
+      '--timeout',
+      '605s',
+      '-i',
+      '--',
+      'sh',
+      '-c',
+      'mkdir -p "$(dirname "$1")" && cat > "$1"',
+      'sh',
+      guestPath,
+    ]);
     expect(lines).toContainEqual(['machine', 'delete', '--name', 'agent', '-f']);
   });
 
@@ -252,7 +267,7 @@ describe('SmolvmDriver against the stand-in smolvm', { timeout: 60_000 }, () => 
     const handle = await driver().start(spec());
     expect(row('agent')?.doc.allowed_cidrs).toEqual(['10.1.2.3/32', '127.0.0.2/32']);
     expect(row('agent')?.type).toBe('blob');
-    expect((await recorded()).map((l) => l[1])).toEqual(['create', 'start']);
+    expect((await recorded()).map((l) => l[1])).toEqual(['ls', 'create', 'start']);
     await driver().delete(handle);
   });
 
@@ -286,7 +301,23 @@ describe('SmolvmDriver against the stand-in smolvm', { timeout: 60_000 }, () => 
     await expect(driver({ dbPath: join(dir, 'elsewhere.db') }).start(spec())).rejects.toThrow(
       `no smolvm state DB at ${join(dir, 'elsewhere.db')}`,
     );
-    expect((await recorded()).map((l) => l[1])).toEqual(['create', 'delete']);
+    expect((await recorded()).map((l) => l[1])).toEqual(['ls', 'create', 'delete']);
+  });
+
+  it('refuses to create over an existing machine, and leaves it and its address alone', async () => {
+    const first = await driver().start(spec());
+    await expect(driver().start(spec())).rejects.toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('a smolvm machine named agent already exists (running)'),
+    });
+    expect(row('agent')?.doc.state).toBe('running');
+    expect(
+      JSON.parse(await readFile(join(dir, 'loopback', 'allocations', '127.0.0.2.json'), 'utf8')),
+    ).toMatchObject({
+      owner: 'agent',
+    });
+    expect((await recorded()).map((l) => l[1]).filter((c) => c === 'delete')).toEqual([]);
+    await driver().delete(first);
   });
 
   it('no allowed endpoint means no --net at all (only its own loopback is listed)', () => {

@@ -237,6 +237,11 @@ export class LimaDriver implements VmDriver {
       );
     }
     const notes: string[] = [];
+    if (spec.allow.length > 0) {
+      notes.push(
+        'allow is not enforced by Lima: its user-mode network reaches whatever the host can (use smolvm or qemu for an egress allowlist)',
+      );
+    }
     if (isLocalTemplate(template)) {
       let text: string;
       try {
@@ -259,6 +264,10 @@ export class LimaDriver implements VmDriver {
           `template extends ${check.bases.join(', ')}: starting with --mount-none so no base mount survives`,
         );
       }
+    } else {
+      notes.push(
+        `template ${template} cannot be inspected before start: starting with --mount-none and checking the effective mounts after`,
+      );
     }
     const version = await this.run(limactlVersion(), { timeoutMs: 30_000 });
     if (version.exitCode !== 0) {
@@ -273,9 +282,18 @@ export class LimaDriver implements VmDriver {
     checkLimaName(spec.name);
     const template = this.template(spec);
     const { accel } = await this.accel(spec);
-    let mountNone = false;
-    if (isLocalTemplate(template)) {
-      mountNone = checkTemplate(await readFile(template, 'utf8')).bases.length > 0;
+    // Our own self-contained template needs nothing more; one we cannot read, or one
+    // whose bases may add mounts, starts with --mount-none (and is checked after start).
+    const mountNone =
+      !isLocalTemplate(template) ||
+      checkTemplate(await readFile(template, 'utf8')).bases.length > 0;
+    // A failed start is torn down; that must never hit an instance this run did not create.
+    const existing = await this.instance(spec.name);
+    if (existing) {
+      throw new VmError(
+        'invalid',
+        `a Lima instance named ${spec.name} already exists (${existing.status || 'no status'}): delete it (limactl delete --force ${spec.name}) or choose another name`,
+      );
     }
     const started = await this.run(
       limaArgv.start({ name: spec.name, template, timeoutMs: spec.timeoutMs, mountNone }),

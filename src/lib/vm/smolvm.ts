@@ -261,6 +261,14 @@ export class SmolvmDriver implements VmDriver {
   async start(spec: VmSpec, signal?: AbortSignal): Promise<VmHandle> {
     checkSmolvmName(spec.name);
     const accel = await this.accel();
+    // A failed start is deleted; that must never hit a machine this run did not create.
+    const existing = await this.machine(spec.name);
+    if (existing) {
+      throw new VmError(
+        'invalid',
+        `a smolvm machine named ${spec.name} already exists (${existing.state}): delete it (smolvm machine delete --name ${spec.name} -f) or choose another name`,
+      );
+    }
     const loopback = await allocateLoopback(spec.name, this.loopback);
     const undo = async () => {
       await this.run(smolvmArgv.delete(spec.name), { timeoutMs: 120_000 }).catch(() => {});
@@ -273,13 +281,14 @@ export class SmolvmDriver implements VmDriver {
         smolvmArgv.create({ name: spec.name, image: spec.image, cidrs }),
         { timeoutMs: spec.timeoutMs, signal },
       );
+      // Killed mid-way, create may have left a machine behind: clean up as if it had succeeded.
+      created = create.exitCode === 0 || create.timedOut || signal?.aborted === true;
       if (create.exitCode !== 0 || create.timedOut) {
         throw new VmError(
           'start_failed',
           `smolvm machine create --name ${spec.name} failed: ${create.timedOut ? 'timed out' : lastWords(create)}`,
         );
       }
-      created = true;
       // Fail closed: the machine does not start unless the stored allowlist is exactly ours.
       confirmAllowlist(this.dbPath, spec.name, cidrs);
       const start = await this.run(smolvmArgv.start(spec.name), {
