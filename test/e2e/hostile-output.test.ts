@@ -102,11 +102,14 @@ describe('nothing a server says becomes a workflow command; no signature is publ
         region: 'us-east-1',
         'access-key-id': 'AKIAHOSTILE',
         'secret-access-key': 'secret',
+        'session-token': 'sts-session-token-1234',
         'timeout-seconds': '2',
       },
       env: OFF_GITHUB,
     });
     expect(run.exitCode).toBe(1);
+    // The session token is a secret input: masked before anything can print it.
+    expect(run.stdout.split('\n')).toContain('::add-mask::sts-session-token-1234');
     // The body did reach our logs (so the test exercises the gate), defused.
     expect(run.stdout).toContain('::set-output name=injected::yes');
     expectClean(run.stdout, run.stderr, run.summary);
