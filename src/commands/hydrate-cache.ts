@@ -36,7 +36,7 @@ const INPUTS: Record<string, InputDef> = {
 
 const ACTIONS_CACHE_INPUT: InputDef = {
   description:
-    'Restore and save the cache directory with the GitHub Actions cache, keyed by the manifest sha256.',
+    'Restore and save the cache directory with the GitHub Actions cache, keyed by arch, agents, prune, the manifest URL (without its query) and the manifest sha256.',
   boolean: true,
   default: 'true',
 };
