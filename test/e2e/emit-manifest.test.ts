@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import command from '../../src/commands/emit-manifest.js';
 import { CODER, NOW, OPENCLAW, releaseWorkspace } from '../support/release.js';
-import { runActionBundle, runCliBundle } from '../support/runner.js';
+import { ROOT, runActionBundle, runCliBundle } from '../support/runner.js';
 
 const sha256 = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 
@@ -136,9 +137,34 @@ describe('emit-manifest action (built bundle)', () => {
   it('starts fast: a missing bundle is a clear error', async () => {
     const dir = await releaseWorkspace([OPENCLAW]);
     await rm(join(dir, 'bundle.json'));
-    const run = await runActionBundle('emit-manifest', { cwd: dir });
+    // Fast means no deferred chunk (the AWS SDK, the lock library) loads on the way to the
+    // first error: a module hook records every file the process loads.
+    const loadedLog = join(dir, 'loaded.txt');
+    const hook = join(dir, 'record-loads.mjs');
+    await writeFile(
+      hook,
+      `import { registerHooks } from 'node:module';
+import { appendFileSync } from 'node:fs';
+registerHooks({
+  load(url, context, next) {
+    appendFileSync(process.env.LOADED_LOG, url + '\\n');
+    return next(url, context);
+  },
+});
+`,
+    );
+    const run = await runActionBundle('emit-manifest', {
+      cwd: dir,
+      env: { NODE_OPTIONS: `--import ${pathToFileURL(hook).href}`, LOADED_LOG: loadedLog },
+    });
     expect(run.errors).toEqual([`bundle not found: ${join(dir, 'bundle.json')}`]);
     expect(run.stderr).toBe('');
+    const bundleDir = pathToFileURL(join(ROOT, 'dist', 'emit-manifest')).href;
+    const loaded = (await readFile(loadedLog, 'utf8')).split('\n').filter(Boolean);
+    expect(loaded.filter((url) => url.startsWith(`${bundleDir}/`))).toEqual([
+      `${bundleDir}/index.js`,
+    ]);
+    expect(loaded.filter((url) => url.includes('node_modules'))).toEqual([]);
   });
 });
 

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { rgwEnv, uniquePrefix, workspace } from '../support/publish-fixtures.js';
@@ -51,19 +54,36 @@ describe('emit-manifest with an s3:// baseline (Ceph RGW)', () => {
   it('needs credentials for an s3:// baseline, checked before any request', async () => {
     const rgw = inject('rgw');
     const ws = await workspace(['alpha'], '1.0.0');
-    const run = await runCliBundle(
-      [
-        'emit-manifest',
-        '--slice',
-        'agents:alpha',
-        '--merge-from',
-        `s3://${rgw.RGW_BUCKET}/vm/manifest.json`,
-      ],
-      { cwd: ws.dir, env: { ...rgwEnv(rgw), AWS_ACCESS_KEY_ID: undefined } },
-    );
-    expect(run.exitCode).toBe(2);
-    expect(run.stderr).toBe(
-      'error: Input "access-key-id" is required for an s3:// store: pass it or set AWS_ACCESS_KEY_ID.\n',
-    );
+    // The endpoint is a server that counts what reaches it: nothing may.
+    const requests: string[] = [];
+    const endpoint = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`);
+      res.writeHead(500).end();
+    });
+    endpoint.listen(0, '127.0.0.1');
+    await once(endpoint, 'listening');
+    const { port } = endpoint.address() as AddressInfo;
+    try {
+      const run = await runCliBundle(
+        [
+          'emit-manifest',
+          '--slice',
+          'agents:alpha',
+          '--merge-from',
+          `s3://${rgw.RGW_BUCKET}/vm/manifest.json`,
+        ],
+        {
+          cwd: ws.dir,
+          env: { ...rgwEnv(rgw, `http://127.0.0.1:${port}`), AWS_ACCESS_KEY_ID: undefined },
+        },
+      );
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toBe(
+        'error: Input "access-key-id" is required for an s3:// store: pass it or set AWS_ACCESS_KEY_ID.\n',
+      );
+      expect(requests).toEqual([]);
+    } finally {
+      endpoint.close();
+    }
   });
 });
