@@ -19,7 +19,7 @@ import {
   type RawImage,
   type RawListedContainer,
 } from './inspect.js';
-import { OutputTail } from './output-tail.js';
+import { droppedField, OutputTail } from './output-tail.js';
 import { assertContainerRef, assertImageRef } from './refs.js';
 import type {
   ArchiveFormat,
@@ -468,7 +468,7 @@ export class ApiPodman implements Podman {
       stdout: tails.stdout.text(),
       stderr: tails.stderr.text(),
       combined: tails.combined.text(),
-      droppedBytes: tails.stdout.droppedBytes + tails.stderr.droppedBytes,
+      ...droppedField(tails.combined.droppedBytes),
     };
   }
 
@@ -512,7 +512,7 @@ export class ApiPodman implements Podman {
       exitCode: inspected.ExitCode,
       stdout: tails.stdout.text(),
       stderr: tails.stderr.text(),
-      droppedBytes: tails.stdout.droppedBytes + tails.stderr.droppedBytes,
+      ...droppedField(tails.stdout.droppedBytes + tails.stderr.droppedBytes),
     };
   }
 }

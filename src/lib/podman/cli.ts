@@ -20,7 +20,7 @@ import {
   type RawImage,
   type RawListedContainer,
 } from './inspect.js';
-import { OutputTail } from './output-tail.js';
+import { droppedField, OutputTail } from './output-tail.js';
 import type {
   ArchiveFormat,
   ContainerInfo,
@@ -349,7 +349,7 @@ export class CliPodman implements Podman {
       stdout: ran.stdout,
       stderr: ran.stderr,
       combined: combined.text(),
-      droppedBytes: ran.stdoutDropped + ran.stderrDropped + combined.droppedBytes,
+      ...droppedField(ran.stdoutDropped + ran.stderrDropped + combined.droppedBytes),
     };
   }
 
@@ -382,7 +382,7 @@ export class CliPodman implements Podman {
       exitCode: ran.code,
       stdout: ran.stdout,
       stderr: ran.stderr,
-      droppedBytes: ran.stdoutDropped + ran.stderrDropped,
+      ...droppedField(ran.stdoutDropped + ran.stderrDropped),
     };
   }
 }

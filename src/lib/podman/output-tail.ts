@@ -56,3 +56,8 @@ export class OutputTail {
     return bytes.toString('utf8');
   }
 }
+
+/** `{ droppedBytes }` only when something was dropped, so ordinary results keep their shape. */
+export function droppedField(droppedBytes: number): { droppedBytes?: number } {
+  return droppedBytes > 0 ? { droppedBytes } : {};
+}

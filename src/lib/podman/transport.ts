@@ -32,7 +32,7 @@ export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
-  /** Bytes of output that were printed but not kept. */
+  /** Bytes printed to either stream that were not kept (absent when nothing was dropped). */
   droppedBytes?: number;
 }
 
@@ -42,7 +42,7 @@ export interface Logs {
   stderr: string;
   /** Both streams in the order podman returned them. */
   combined: string;
-  /** Bytes of output that were printed but not kept. */
+  /** Bytes printed that `combined` does not hold (absent when nothing was dropped). */
   droppedBytes?: number;
 }
 
