@@ -64,6 +64,8 @@ export function formatLimitMs(ms: number): string {
   return `${ms / 60_000} min`;
 }
 
+const DOCUMENT_LIMIT_FOR = 'a manifest or baseline';
+
 /** A document bigger than its cap: not worth retrying, the source is wrong. */
 export class SizeLimitError extends Error {
   override name = 'SizeLimitError';
@@ -75,9 +77,10 @@ export class SizeLimitError extends Error {
     readonly limitBytes: number,
     /** The size the source announced, when it did. */
     announcedBytes?: number,
+    limitFor = DOCUMENT_LIMIT_FOR,
   ) {
     super(
-      `${source} is larger than ${formatLimitBytes(limitBytes)}${announcedBytes === undefined ? '' : ` (${announcedBytes} bytes)`}, the limit for a manifest or baseline: refusing to read it`,
+      `${source} is larger than ${formatLimitBytes(limitBytes)}${announcedBytes === undefined ? '' : ` (${announcedBytes} bytes)`}, the limit for ${limitFor}: refusing to read it`,
     );
   }
 }
@@ -91,12 +94,13 @@ export async function readCapped(
   body: AsyncIterable<Uint8Array>,
   source: string,
   limitBytes = MAX_DOCUMENT_BYTES,
+  limitFor = DOCUMENT_LIMIT_FOR,
 ): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for await (const chunk of body) {
     total += chunk.length;
-    if (total > limitBytes) throw new SizeLimitError(source, limitBytes);
+    if (total > limitBytes) throw new SizeLimitError(source, limitBytes, undefined, limitFor);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, total);

@@ -208,7 +208,9 @@ async function syncLocked(input: SyncPlanInput, options: SyncOptions): Promise<S
 
   const totalBytes = download.reduce((n, w) => n + w.sizeBytes, 0);
   if (totalBytes > 0) {
-    checkFreeSpace(totalBytes, await (options.freeBytes ?? freeBytesOf)(cacheDir), cacheDir);
+    // A filesystem that cannot say (statfs unsupported) is not a reason to refuse.
+    const free = await (options.freeBytes ?? freeBytesOf)(cacheDir).catch(() => undefined);
+    if (free !== undefined) checkFreeSpace(totalBytes, free, cacheDir);
   }
   let receivedBytes = 0;
   let doneFiles = 0;

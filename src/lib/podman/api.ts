@@ -1,6 +1,15 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  DEFAULT_PODMAN_LONG_OP_TIMEOUT_MS,
+  formatLimitMs,
+  MAX_DOCUMENT_BYTES,
+  OUTPUT_TAIL_BYTES,
+  readCapped,
+  SizeLimitError,
+  STDERR_TAIL_BYTES,
+} from '../limits.js';
 import { kindOfCliFailure, kindOfStatus, PodmanError } from './errors.js';
 import {
   containerInfoOf,
@@ -10,6 +19,7 @@ import {
   type RawImage,
   type RawListedContainer,
 } from './inspect.js';
+import { droppedField, OutputTail } from './output-tail.js';
 import { assertContainerRef, assertImageRef } from './refs.js';
 import type {
   ArchiveFormat,
@@ -27,6 +37,8 @@ export interface ApiOptions {
   socketPath: string;
   /** Per-request limit for calls that should answer quickly (default 60 s). */
   requestTimeoutMs?: number;
+  /** Limit on pull, load and import (default 60 min): a stuck registry or disk must not hold the job. */
+  longOperationTimeoutMs?: number;
 }
 
 interface Call {
@@ -64,10 +76,36 @@ export class ApiPodman implements Podman {
   readonly description: string;
   private base: Promise<string> | undefined;
   private readonly timeoutMs: number;
+  private readonly longOperationTimeoutMs: number;
 
   constructor(private readonly options: ApiOptions) {
     this.description = `unix://${options.socketPath}`;
     this.timeoutMs = options.requestTimeoutMs ?? 60_000;
+    this.longOperationTimeoutMs =
+      options.longOperationTimeoutMs ?? DEFAULT_PODMAN_LONG_OP_TIMEOUT_MS;
+  }
+
+  /**
+   * Runs a long operation (pull, load, import) under the long-operation limit:
+   * past it the request is aborted, which closes the connection (and stops
+   * streaming an archive into it), and the error names the operation.
+   */
+  private async bounded<T>(what: string, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const limit = this.longOperationTimeoutMs;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), limit);
+    try {
+      return await work(controller.signal);
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+      throw new PodmanError(
+        'timeout',
+        `${what} through ${this.description} did not finish within ${formatLimitMs(limit)}: aborted it`,
+        { cause: error },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Sends one request; resolves with the response whatever its status. */
@@ -134,7 +172,7 @@ export class ApiPodman implements Podman {
   }
 
   private async fail(method: string, path: string, res: IncomingMessage): Promise<never> {
-    const text = await readText(res);
+    const text = await readTail(res, STDERR_TAIL_BYTES);
     let message = text.trim();
     try {
       const body = JSON.parse(text) as { message?: string; cause?: string };
@@ -157,7 +195,7 @@ export class ApiPodman implements Podman {
   private prefix(): Promise<string> {
     this.base ??= (async () => {
       const res = await this.send('GET', '/libpod/_ping', { timeoutMs: 10_000 });
-      await readText(res);
+      await readTail(res);
       const version = res.headers['libpod-api-version'];
       if (res.statusCode !== 200 || typeof version !== 'string') {
         throw new PodmanError(
@@ -187,7 +225,7 @@ export class ApiPodman implements Podman {
 
   private async json<T>(method: string, path: string, call: Call = {}): Promise<T> {
     const res = await this.call(method, path, call);
-    const text = await readText(res);
+    const text = await readDocument(res, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -208,30 +246,29 @@ export class ApiPodman implements Podman {
       {},
       [204, 404],
     );
-    await readText(res);
+    await readTail(res);
     return res.statusCode === 204;
   }
 
   async pull(ref: string, options: { platform: string }): Promise<void> {
     const [os, arch, variant] = options.platform.split('/');
-    const res = await this.call('POST', '/images/pull', {
-      query: {
-        reference: assertImageRef(ref),
-        OS: os,
-        Arch: arch,
-        Variant: variant,
-        quiet: 'true',
-      },
-      timeoutMs: 0,
+    await this.bounded(`pull ${ref}`, async (signal) => {
+      const res = await this.call('POST', '/images/pull', {
+        query: {
+          reference: assertImageRef(ref),
+          OS: os,
+          Arch: arch,
+          Variant: variant,
+          quiet: 'true',
+        },
+        timeoutMs: 0,
+        signal,
+      });
+      // Errors during a pull arrive in the 200 stream as {"error": "…"}; the stream
+      // is read line by line so a long pull's progress is never held in memory.
+      const error = await firstPullError(res);
+      if (error) throw new PodmanError('command_failed', `pull ${ref}: ${error.trim()}`);
     });
-    // Errors during a pull arrive in the 200 stream as {"error": "…"}.
-    const text = await readText(res);
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      const event = JSON.parse(line) as { error?: string };
-      if (event.error)
-        throw new PodmanError('command_failed', `pull ${ref}: ${event.error.trim()}`);
-    }
   }
 
   async build(): Promise<void> {
@@ -278,10 +315,13 @@ export class ApiPodman implements Podman {
   }
 
   async load(archive: Readable): Promise<string[]> {
-    const body = await this.json<{ Names?: string[] }>('POST', '/images/load', {
-      body: archive,
-      timeoutMs: 0,
-    });
+    const body = await this.bounded('load', (signal) =>
+      this.json<{ Names?: string[] }>('POST', '/images/load', {
+        body: archive,
+        timeoutMs: 0,
+        signal,
+      }),
+    );
     return body.Names ?? [];
   }
 
@@ -293,14 +333,17 @@ export class ApiPodman implements Podman {
       throw new PodmanError('command_failed', 'import --arch needs the podman CLI transport');
     const ref = assertImageRef(options.ref);
     const colon = ref.lastIndexOf(':');
-    const body = await this.json<{ Id: string }>('POST', '/images/import', {
-      body: rootfs,
-      query: {
-        reference: ref.slice(0, colon > ref.lastIndexOf('/') ? colon : undefined),
-        changes: options.changes,
-      },
-      timeoutMs: 0,
-    });
+    const body = await this.bounded(`import ${ref}`, (signal) =>
+      this.json<{ Id: string }>('POST', '/images/import', {
+        body: rootfs,
+        query: {
+          reference: ref.slice(0, colon > ref.lastIndexOf('/') ? colon : undefined),
+          changes: options.changes,
+        },
+        timeoutMs: 0,
+        signal,
+      }),
+    );
     const id = body.Id.replace(/^sha256:/, '');
     if (colon > ref.lastIndexOf('/')) await this.tag(id, ref);
     return id;
@@ -314,14 +357,14 @@ export class ApiPodman implements Podman {
     const res = await this.call('POST', `/images/${enc(assertImageRef(source))}/tag`, {
       query: { repo, tag },
     });
-    await readText(res);
+    await readTail(res);
   }
 
   async removeImage(ref: string, options: { force?: boolean } = {}): Promise<void> {
     const res = await this.call('DELETE', `/images/${enc(assertImageRef(ref))}`, {
       query: { force: options.force ? 'true' : undefined },
     });
-    await readText(res);
+    await readTail(res);
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
@@ -347,7 +390,7 @@ export class ApiPodman implements Podman {
   }
 
   async startContainer(id: string): Promise<void> {
-    await readText(await this.call('POST', `/containers/${enc(assertContainerRef(id))}/start`));
+    await readTail(await this.call('POST', `/containers/${enc(assertContainerRef(id))}/start`));
   }
 
   async waitContainer(id: string, options: { timeoutMs: number }): Promise<number> {
@@ -364,7 +407,7 @@ export class ApiPodman implements Podman {
         );
       throw error;
     });
-    const text = await readText(res);
+    const text = await readTail(res);
     return Number.parseInt(text.trim(), 10);
   }
 
@@ -375,7 +418,7 @@ export class ApiPodman implements Podman {
       { query: { timeout: String(options.timeoutSeconds ?? 10) } },
       [204, 304],
     );
-    await readText(res);
+    await readTail(res);
   }
 
   async removeContainer(id: string, options: { force?: boolean } = {}): Promise<void> {
@@ -386,7 +429,7 @@ export class ApiPodman implements Podman {
         v: 'true',
       },
     });
-    await readText(res);
+    await readTail(res);
   }
 
   async inspectContainer(id: string): Promise<ContainerInfo> {
@@ -405,18 +448,28 @@ export class ApiPodman implements Podman {
     return rows.map(listedContainerOf);
   }
 
+  /** The last 1 MiB of each stream: a container may print gigabytes. */
   async logs(id: string): Promise<Logs> {
-    const out: Logs = { stdout: '', stderr: '', combined: '' };
+    const tails = {
+      stdout: new OutputTail(),
+      stderr: new OutputTail(),
+      combined: new OutputTail(),
+    };
     await this.followLogs(
       id,
       (chunk, stream) => {
-        out[stream] += chunk;
-        out.combined += chunk;
+        tails[stream].push(chunk);
+        tails.combined.push(chunk);
       },
       undefined,
       false,
     );
-    return out;
+    return {
+      stdout: tails.stdout.text(),
+      stderr: tails.stderr.text(),
+      combined: tails.combined.text(),
+      ...droppedField(tails.combined.droppedBytes),
+    };
   }
 
   async followLogs(
@@ -448,23 +501,64 @@ export class ApiPodman implements Podman {
       json: { Detach: false, Tty: false },
       timeoutMs: 0,
     });
-    const result: ExecResult = { exitCode: -1, stdout: '', stderr: '' };
-    const demux = new Demuxer((stream, data) => {
-      result[stream] += data.toString('utf8');
-    });
+    const tails = { stdout: new OutputTail(), stderr: new OutputTail() };
+    const demux = new Demuxer((stream, data) => tails[stream].push(data));
     for await (const chunk of res) demux.push(chunk as Buffer);
     const inspected = await this.json<{ ExitCode: number; Running: boolean }>(
       'GET',
       `/exec/${enc(created.Id)}/json`,
     );
-    result.exitCode = inspected.ExitCode;
-    return result;
+    return {
+      exitCode: inspected.ExitCode,
+      stdout: tails.stdout.text(),
+      stderr: tails.stderr.text(),
+      ...droppedField(tails.stdout.droppedBytes + tails.stderr.droppedBytes),
+    };
   }
 }
 
-async function readText(res: IncomingMessage): Promise<string> {
-  let text = '';
+/** A body that is parsed whole (JSON): up to 16 MiB, a clear error past it. */
+async function readDocument(res: IncomingMessage, what: string): Promise<string> {
+  try {
+    return (
+      await readCapped(res, `the answer to ${what}`, MAX_DOCUMENT_BYTES, 'a podman API answer')
+    ).toString('utf8');
+  } catch (error) {
+    if (error instanceof SizeLimitError)
+      throw new PodmanError('api_error', error.message, { cause: error });
+    throw error;
+  }
+}
+
+/** A body read for its end only (an error message, or to drain the connection). */
+async function readTail(res: IncomingMessage, limitBytes = OUTPUT_TAIL_BYTES): Promise<string> {
+  const tail = new OutputTail(limitBytes);
+  for await (const chunk of res) tail.push(chunk as Buffer);
+  return tail.text();
+}
+
+/** The first `{"error": …}` event of a pull stream, reading it one line at a time. */
+async function firstPullError(res: IncomingMessage): Promise<string | undefined> {
+  let pending = '';
+  let found: string | undefined;
+  const consider = (line: string) => {
+    if (found !== undefined || !line.trim()) return;
+    try {
+      const event = JSON.parse(line) as { error?: string };
+      if (event.error) found = event.error;
+    } catch {
+      // A progress line we cannot read says nothing about success.
+    }
+  };
   res.setEncoding('utf8');
-  for await (const chunk of res) text += chunk;
-  return text;
+  for await (const chunk of res as AsyncIterable<string>) {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) consider(line);
+    // One line longer than any event podman sends is not kept whole.
+    if (pending.length > OUTPUT_TAIL_BYTES) pending = '';
+  }
+  consider(pending);
+  return found;
 }

@@ -1,6 +1,15 @@
 import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import {
+  DEFAULT_PODMAN_LONG_OP_TIMEOUT_MS,
+  formatLimitBytes,
+  formatLimitMs,
+  MAX_DOCUMENT_BYTES,
+  OUTPUT_TAIL_BYTES,
+  PODMAN_KILL_GRACE_MS,
+  STDERR_TAIL_BYTES,
+} from '../limits.js';
 import * as argv from './argv.js';
 import { kindOfCliFailure, PodmanError } from './errors.js';
 import {
@@ -11,6 +20,7 @@ import {
   type RawImage,
   type RawListedContainer,
 } from './inspect.js';
+import { droppedField, OutputTail } from './output-tail.js';
 import type {
   ArchiveFormat,
   ContainerInfo,
@@ -31,15 +41,38 @@ export interface CliOptions {
   vm?: string;
   spawn?: Spawn;
   env?: NodeJS.ProcessEnv;
+  /** Limit on pull, build, load and import (default 60 min): a stuck registry or disk must not hold the job. */
+  longOperationTimeoutMs?: number;
+  /** After SIGTERM on a timeout, how long podman gets before SIGKILL (default 10 s). */
+  killGraceMs?: number;
 }
 
 interface Ran {
   code: number;
   stdout: string;
   stderr: string;
+  /** Bytes of stdout that fell off the front of the kept tail. */
+  stdoutDropped: number;
+  stderrDropped: number;
 }
 
-const STDERR_LIMIT = 64 * 1024;
+interface RunOptions {
+  stdin?: Readable;
+  timeoutMs?: number;
+  allowFailure?: boolean;
+  /**
+   * `tail` (default) keeps the last 1 MiB of stdout; `document` keeps up to
+   * 16 MiB and fails past it, for output that is parsed whole (JSON).
+   */
+  stdout?: 'tail' | 'document';
+  /** How much of stderr to keep (default 64 KiB; container output gets more). */
+  stderrBytes?: number;
+}
+
+/** The end of a captured stream for an error message, saying how much came before it. */
+function tailForMessage(text: string, droppedBytes: number): string {
+  return droppedBytes > 0 ? `[${droppedBytes} earlier bytes not kept] ${text}` : text;
+}
 
 /** Podman through its command line, locally or inside a Lima VM. */
 export class CliPodman implements Podman {
@@ -47,12 +80,17 @@ export class CliPodman implements Podman {
   private readonly prefix: string[];
   private readonly spawnFn: Spawn;
   private readonly env: NodeJS.ProcessEnv | undefined;
+  private readonly longOperationTimeoutMs: number;
+  private readonly killGraceMs: number;
 
   constructor(options: CliOptions = {}) {
     this.prefix = options.vm ? argv.limaPrefix(options.vm) : [options.podman ?? 'podman'];
     this.description = this.prefix.join(' ');
     this.spawnFn = options.spawn ?? (nodeSpawn as Spawn);
     this.env = options.env;
+    this.longOperationTimeoutMs =
+      options.longOperationTimeoutMs ?? DEFAULT_PODMAN_LONG_OP_TIMEOUT_MS;
+    this.killGraceMs = options.killGraceMs ?? PODMAN_KILL_GRACE_MS;
   }
 
   private start(args: string[], stdio: SpawnOptions['stdio']): ChildProcess {
@@ -62,7 +100,12 @@ export class CliPodman implements Podman {
 
   private failure(args: string[], ran: Ran): PodmanError {
     const what = `${this.description} ${args[0]}`;
-    const detail = ran.stderr.trim() || ran.stdout.trim() || `exit code ${ran.code}`;
+    const stdout = ran.stdout.slice(-STDERR_TAIL_BYTES);
+    const detail =
+      (ran.stderr.trim() && tailForMessage(ran.stderr.trim(), ran.stderrDropped)) ||
+      (stdout.trim() &&
+        tailForMessage(stdout.trim(), ran.stdoutDropped + ran.stdout.length - stdout.length)) ||
+      `exit code ${ran.code}`;
     return new PodmanError(kindOfCliFailure(ran.stderr), `${what} failed: ${detail}`, {
       status: ran.code,
     });
@@ -76,25 +119,42 @@ export class CliPodman implements Podman {
     );
   }
 
+  /**
+   * Stops a podman that overran its limit: SIGTERM so it can clean up, SIGKILL
+   * after the grace period. Once it has exited its pipes are closed from our
+   * side, so a helper it left behind holding them cannot keep us waiting.
+   */
+  private terminate(child: ChildProcess): void {
+    const release = () => {
+      clearTimeout(kill);
+      child.stdin?.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    };
+    const kill = setTimeout(() => child.kill('SIGKILL'), this.killGraceMs);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      release();
+      return;
+    }
+    child.once('exit', release);
+    child.kill('SIGTERM');
+  }
+
   /** Runs podman to completion; a non-zero exit becomes a typed PodmanError. */
-  private async run(
-    args: string[],
-    options: { stdin?: Readable; timeoutMs?: number; allowFailure?: boolean } = {},
-  ): Promise<Ran> {
+  private async run(args: string[], options: RunOptions = {}): Promise<Ran> {
     const child = this.start(args, [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      if (stderr.length < STDERR_LIMIT) stderr += d;
-    });
+    const document = options.stdout === 'document';
+    const stdout = new OutputTail(document ? MAX_DOCUMENT_BYTES : OUTPUT_TAIL_BYTES);
+    const stderr = new OutputTail(options.stderrBytes ?? STDERR_TAIL_BYTES);
+    child.stdout?.on('data', (d: Buffer) => stdout.push(d));
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
     let timedOut = false;
     const timer =
       options.timeoutMs === undefined
         ? undefined
         : setTimeout(() => {
             timedOut = true;
-            child.kill('SIGKILL');
+            this.terminate(child);
           }, options.timeoutMs);
     const feeding =
       options.stdin && child.stdin
@@ -107,13 +167,26 @@ export class CliPodman implements Podman {
       });
       const fed = await feeding;
       if (timedOut) {
+        const last = stderr.text().trim().split('\n').slice(-3).join('\n');
         throw new PodmanError(
           'timeout',
-          `${this.description} ${args[0]} timed out after ${options.timeoutMs} ms`,
+          `${this.description} ${args[0]} did not finish within ${formatLimitMs(options.timeoutMs as number)}: stopped it${last ? `; its last output: ${last}` : ''}`,
         );
       }
-      const ran = { code, stdout, stderr };
+      const ran: Ran = {
+        code,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        stdoutDropped: stdout.droppedBytes,
+        stderrDropped: stderr.droppedBytes,
+      };
       if (code !== 0 && !options.allowFailure) throw this.failure(args, ran);
+      if (document && stdout.truncated) {
+        throw new PodmanError(
+          'command_failed',
+          `${this.description} ${args[0]} printed more than ${formatLimitBytes(MAX_DOCUMENT_BYTES)}: refusing to parse part of it`,
+        );
+      }
       // podman exited 0 but could not read all of stdin: it never saw the whole archive.
       if (fed && code === 0) throw new PodmanError('command_failed', `${args[0]}: ${String(fed)}`);
       return ran;
@@ -135,7 +208,9 @@ export class CliPodman implements Podman {
   }
 
   async pull(ref: string, options: { platform: string }): Promise<void> {
-    await this.run(argv.pullArgv(ref, options.platform));
+    await this.run(argv.pullArgv(ref, options.platform), {
+      timeoutMs: this.longOperationTimeoutMs,
+    });
   }
 
   async build(options: {
@@ -144,11 +219,13 @@ export class CliPodman implements Podman {
     containerfile: string;
     context: string;
   }): Promise<void> {
-    await this.run(argv.buildArgv(options));
+    await this.run(argv.buildArgv(options), { timeoutMs: this.longOperationTimeoutMs });
   }
 
   async inspectImage(ref: string): Promise<ImageInfo> {
-    const [raw] = JSON.parse((await this.run(argv.inspectImageArgv(ref))).stdout) as RawImage[];
+    const [raw] = JSON.parse(
+      (await this.run(argv.inspectImageArgv(ref), { stdout: 'document' })).stdout,
+    ) as RawImage[];
     if (!raw) throw new PodmanError('not_found', `image ${ref} not found`);
     return imageInfoOf(raw);
   }
@@ -156,17 +233,24 @@ export class CliPodman implements Podman {
   save(ref: string, options: { format: ArchiveFormat; uncompressed: boolean }): SaveStream {
     const args = argv.saveArgv(ref, options);
     const child = this.start(args, ['ignore', 'pipe', 'pipe']);
-    let stderr = '';
-    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      if (stderr.length < STDERR_LIMIT) stderr += d;
-    });
+    const stderr = new OutputTail(STDERR_TAIL_BYTES);
+    child.stderr?.on('data', (d: Buffer) => stderr.push(d));
     const done = new Promise<void>((resolve, reject) => {
       child.on('error', (error) => reject(this.spawnError(error)));
       child.on('close', (c, signal) => {
         const code = c ?? (signal ? 128 : 1);
         // Bytes that streamed out of a podman that then failed are not an image.
         if (code === 0) resolve();
-        else reject(this.failure(args, { code, stdout: '', stderr }));
+        else
+          reject(
+            this.failure(args, {
+              code,
+              stdout: '',
+              stderr: stderr.text(),
+              stdoutDropped: 0,
+              stderrDropped: stderr.droppedBytes,
+            }),
+          );
       });
     });
     done.catch(() => {});
@@ -190,7 +274,10 @@ export class CliPodman implements Podman {
   }
 
   async load(archive: Readable): Promise<string[]> {
-    const ran = await this.run(argv.loadArgv(), { stdin: archive });
+    const ran = await this.run(argv.loadArgv(), {
+      stdin: archive,
+      timeoutMs: this.longOperationTimeoutMs,
+    });
     return parseLoaded(ran.stdout);
   }
 
@@ -198,7 +285,10 @@ export class CliPodman implements Podman {
     rootfs: Readable,
     options: { ref: string; arch?: string; changes?: string[] },
   ): Promise<string> {
-    const ran = await this.run(argv.importArgv(options.ref, options), { stdin: rootfs });
+    const ran = await this.run(argv.importArgv(options.ref, options), {
+      stdin: rootfs,
+      timeoutMs: this.longOperationTimeoutMs,
+    });
     return ran.stdout.trim().replace(/^sha256:/, '');
   }
 
@@ -236,7 +326,7 @@ export class CliPodman implements Podman {
 
   async inspectContainer(id: string): Promise<ContainerInfo> {
     const [raw] = JSON.parse(
-      (await this.run(argv.inspectContainerArgv(id))).stdout,
+      (await this.run(argv.inspectContainerArgv(id), { stdout: 'document' })).stdout,
     ) as RawContainer[];
     if (!raw) throw new PodmanError('not_found', `container ${id} not found`);
     return containerInfoOf(raw);
@@ -244,14 +334,23 @@ export class CliPodman implements Podman {
 
   async listContainers(options: { all?: boolean; label?: string } = {}): Promise<ContainerInfo[]> {
     const rows = JSON.parse(
-      (await this.run(argv.listContainersArgv(options))).stdout || '[]',
+      (await this.run(argv.listContainersArgv(options), { stdout: 'document' })).stdout || '[]',
     ) as RawListedContainer[];
     return rows.map(listedContainerOf);
   }
 
+  /** The last 1 MiB of each stream: a container may print gigabytes. */
   async logs(id: string): Promise<Logs> {
-    const ran = await this.run(argv.logsArgv(id, false));
-    return { stdout: ran.stdout, stderr: ran.stderr, combined: ran.stdout + ran.stderr };
+    const ran = await this.run(argv.logsArgv(id, false), { stderrBytes: OUTPUT_TAIL_BYTES });
+    const combined = new OutputTail();
+    combined.push(ran.stdout);
+    combined.push(ran.stderr);
+    return {
+      stdout: ran.stdout,
+      stderr: ran.stderr,
+      combined: combined.text(),
+      ...droppedField(ran.stdoutDropped + ran.stderrDropped + combined.droppedBytes),
+    };
   }
 
   async followLogs(
@@ -275,8 +374,16 @@ export class CliPodman implements Podman {
   }
 
   async exec(id: string, command: string[]): Promise<ExecResult> {
-    const ran = await this.run(argv.execArgv(id, command), { allowFailure: true });
-    return { exitCode: ran.code, stdout: ran.stdout, stderr: ran.stderr };
+    const ran = await this.run(argv.execArgv(id, command), {
+      allowFailure: true,
+      stderrBytes: OUTPUT_TAIL_BYTES,
+    });
+    return {
+      exitCode: ran.code,
+      stdout: ran.stdout,
+      stderr: ran.stderr,
+      ...droppedField(ran.stdoutDropped + ran.stderrDropped),
+    };
   }
 }
 

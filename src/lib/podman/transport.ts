@@ -27,17 +27,23 @@ export interface ContainerInfo {
   labels: Record<string, string>;
 }
 
+/** Output is kept as a tail: the last 1 MiB of each stream (limits.ts OUTPUT_TAIL_BYTES). */
 export interface ExecResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** Bytes printed to either stream that were not kept (absent when nothing was dropped). */
+  droppedBytes?: number;
 }
 
+/** The last 1 MiB of each stream, and of both together: a container may print gigabytes. */
 export interface Logs {
   stdout: string;
   stderr: string;
   /** Both streams in the order podman returned them. */
   combined: string;
+  /** Bytes printed that `combined` does not hold (absent when nothing was dropped). */
+  droppedBytes?: number;
 }
 
 /** A running `podman save`. Read either `stream` or `pipe`, not both. */
