@@ -309,4 +309,15 @@ try {
 } finally {
   await rm(work, { recursive: true, force: true });
   if (!reuse) await run(join(ROOT, 'scripts', 'rgw'), ['stop', rgw.RGW_DIR]);
+  // RGW frees a deleted object's data only at garbage collection, hours later by
+  // default: a reused memstore RGW fills up after a few runs and then stalls every
+  // write until the client times out (HTTP 408). Collect now, best effort.
+  else
+    await run('radosgw-admin', [
+      '-c',
+      join(rgw.RGW_DIR, 'ceph.conf'),
+      'gc',
+      'process',
+      '--include-all',
+    ]).catch((error) => console.error(`radosgw-admin gc process failed: ${error.message}`));
 }
