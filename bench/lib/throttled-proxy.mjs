@@ -26,14 +26,16 @@ const HOP_BY_HOP = new Set([
  * Paces bytes through a shared per-connection budget: a chunk may leave once the
  * bytes before it on the same connection have had their time at `bytesPerSecond`.
  * Up to `burstMs` of unused time carries over, so a timer that fires late (they
- * do, on a loaded machine) does not lower the rate below the cap.
+ * do, on a loaded machine) does not lower the rate below the cap. The clock starts
+ * at the first byte: a fresh connection (every part gets one) earns no credit, or
+ * many short connections would beat one long one by the burst each.
  */
 export function pacer(bytesPerSecond, { now = () => performance.now(), burstMs = 50 } = {}) {
-  let nextFreeMs = 0;
+  let nextFreeMs;
   return {
     /** Milliseconds to wait before sending `length` bytes (and books them). */
     reserve(length) {
-      const start = Math.max(now() - burstMs, nextFreeMs);
+      const start = Math.max(now() - burstMs, nextFreeMs ?? now());
       nextFreeMs = start + (length / bytesPerSecond) * 1000;
       return start - now();
     },
@@ -66,6 +68,13 @@ export async function startThrottledProxy({ target, bytesPerSecond, latencyMs })
   const url = await new Promise((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
+  });
+  // A proxy that dies mid-run would leave the client retrying against a closed
+  // port until its deadline: say so at once and fail the benchmark.
+  worker.on('error', (error) => {
+    console.error(`throttled proxy failed: ${error.stack ?? error}`);
+    process.exitCode = 1;
+    process.exit();
   });
   return {
     url,
