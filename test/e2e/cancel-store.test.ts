@@ -141,9 +141,9 @@ describe('an s3:// multipart upload cancelled mid-way is aborted', () => {
 
       const ended = await step.kill('SIGINT');
 
+      expect(await openUploads(key)).toEqual([]);
       expect(step.output()).toContain('SIGINT: cancelled; removing 1 thing this step created');
       expect(ended).toEqual({ code: 130, signal: null });
-      expect(await openUploads(key)).toEqual([]);
     } finally {
       await proxy.close();
     }
@@ -244,8 +244,8 @@ describe('a file:// upload cancelled mid-way leaves no temp file in the bucket',
 
       const ended = await step.kill('SIGINT');
 
-      expect(ended).toEqual({ code: 130, signal: null });
       expect(await temps()).toEqual([]);
+      expect(ended).toEqual({ code: 130, signal: null });
       expect(await readdir(join(bucket, 'vm', 'images'))).toEqual(['locked.tar.gz.lock']);
     } finally {
       releaseLock();
