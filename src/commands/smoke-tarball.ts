@@ -44,8 +44,17 @@ async function removedUnlessMissing(remove: Promise<void>): Promise<boolean> {
 /** What `post` does with the container and image a killed main left. */
 export function podmanRemovers(podman: Podman) {
   return {
-    container: ({ name }: { name: string }) =>
-      removedUnlessMissing(podman.removeContainer(name, { force: true })),
+    container: async ({ name }: { name: string }) => {
+      // `podman rm --force` succeeds for a missing container: ask first, to say what happened.
+      const there = await podman.inspectContainer(name).then(
+        () => true,
+        (error: unknown) => {
+          if (isPodmanError(error, 'not_found')) return false;
+          throw error;
+        },
+      );
+      return there && removedUnlessMissing(podman.removeContainer(name, { force: true }));
+    },
     image: async ({ ref, id }: { ref: string; id?: string }) => {
       // The name may have been loaded again since by someone else: only our image goes.
       const current = await podman.inspectImage(ref).catch((error: unknown) => {

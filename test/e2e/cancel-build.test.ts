@@ -73,9 +73,9 @@ describe('build-tarball cancelled mid-save leaves no .partial', () => {
 
     const ended = await step.kill('SIGINT');
 
+    expect(await readdir(out())).toEqual([]);
     expect(ended).toEqual({ code: 130, signal: null });
     expect(step.output()).toMatch(/SIGINT: cancelled; removing 1 thing this step created/);
-    expect(await readdir(out())).toEqual([]);
     expect(JSON.parse((await step.state())[LEFTOVERS_STATE] ?? 'null')).toEqual([]);
     // The save it started does not run on after the step.
     await step.waitUntil(async () => (await processesNaming(ref)).length === 0, 10_000);

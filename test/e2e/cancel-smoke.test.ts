@@ -88,10 +88,10 @@ describe('smoke-tarball cancelled mid-run leaves no container and no image', () 
 
     const ended = await step.kill('SIGINT');
 
-    expect(ended).toEqual({ code: 130, signal: null });
-    expect(step.output()).toMatch(/SIGINT: cancelled; removing 2 things this step created/);
     expect(await containersMatching(container)).toEqual([]);
     expect(await imagesMatching(image)).toEqual([]);
+    expect(ended).toEqual({ code: 130, signal: null });
+    expect(step.output()).toMatch(/SIGINT: cancelled; removing 2 things this step created/);
     // Nothing left for the post step to do.
     expect(savedLeftovers(await step.state())).toEqual([]);
   });
