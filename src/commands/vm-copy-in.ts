@@ -4,6 +4,7 @@ import { required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { driverFor } from '../lib/vm/drivers.js';
 import {
+  asInputAsync,
   NAME_INPUT,
   nameInput,
   resolveStateDir,
@@ -37,7 +38,9 @@ export default defineCommand({
     };
   },
   async run(inputs, ctx) {
-    const handle = await loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name);
+    const handle = await asInputAsync(() =>
+      loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name),
+    );
     await (await driverFor(handle.backend)).copyIn(
       handle,
       resolve(ctx.cwd, inputs.source),

@@ -3,6 +3,7 @@ import { integer, list } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { driverFor } from '../lib/vm/drivers.js';
 import {
+  asInputAsync,
   NAME_INPUT,
   nameInput,
   resolveStateDir,
@@ -44,7 +45,9 @@ export default defineCommand({
     };
   },
   async run(inputs, ctx) {
-    const handle = await loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name);
+    const handle = await asInputAsync(() =>
+      loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name),
+    );
     const result = await (await driverFor(handle.backend)).exec(handle, inputs.argv, {
       timeoutMs: inputs.timeoutMs,
     });

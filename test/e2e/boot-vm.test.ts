@@ -114,7 +114,7 @@ describe('boot-vm action', () => {
         '--command',
         guestGet('10.0.2.100', http.port)[2] as string,
       ]);
-      expect(get.stdout).toContain('from-the-allowed-endpoint');
+      expect(get.stdout, get.stderr).toContain('from-the-allowed-endpoint');
 
       const state = main.state;
       expect(state).toMatchObject({

@@ -53,9 +53,9 @@ export async function startHttp(
 export function guestGet(host: string, port: number): string[] {
   const script = [
     'f=/tmp/get.$$; mkfifo $f',
-    `(printf 'GET / HTTP/1.0\r\nHost: x\r\n\r\n'; sleep 60) > $f & s=$!`,
+    `(printf 'GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'; sleep 60) > $f & s=$!`,
     `nc -w 30 ${host} ${port} < $f; rc=$?`,
     'kill $s; rm -f $f; exit $rc',
-  ].join('\n');
+  ].join('; ');
   return ['sh', '-c', script];
 }
