@@ -4,7 +4,11 @@ import { type Backend, type VmDriver, VmError } from './driver.js';
 type Loader = () => Promise<VmDriver>;
 
 const LOADERS: Partial<Record<Backend, Loader>> = {
-  qemu: async () => new (await import('./qemu/driver.js')).QemuDriver(),
+  qemu: async () =>
+    new (await import('./qemu/driver.js')).QemuDriver({
+      // Only bench/boot-vm.mjs sets this, to measure the polling baseline.
+      readyPollMs: Number(process.env.VM_TOOLS_BENCH_READY_POLL_MS) || 0,
+    }),
   // lima: async () => new (await import('./lima.js')).LimaDriver(),
   // smolvm: async () => new (await import('./smolvm.js')).SmolvmDriver(),
 };
