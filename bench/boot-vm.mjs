@@ -4,10 +4,10 @@
 //   announce - the host waits on the agent socket for the agent's READY line (the product);
 //   poll-2s  - the host looks every 2 s (connect + handshake, 200 ms wait), a
 //              typical sleep-and-poll loop (VM_TOOLS_BENCH_READY_POLL_MS=2000).
-// Detection delay = host time readiness was seen - host time the agent came up,
-// where "came up" is qemu's launch time plus the guest uptime the agent wrote in
-// its READY line (guest uptime starts a little after the launch, so every delay
-// includes qemu's own set-up: compare the two columns, not the absolute numbers).
+// Detection delay = host time readiness was seen - host time the agent came up.
+// The agent stamps READY with its uptime; right after detection the host asks
+// for the uptime again, which maps guest uptime onto the host clock to within
+// that answer's one-way latency (a few ms).
 // Usage: node bench/boot-vm.mjs [runs-per-variant]   (default 3; needs npm run build)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -65,14 +65,14 @@ try {
       );
       const { state } = JSON.parse(readFileSync(out['state-file'], 'utf8'));
       vmTools(['vm-delete', '--name', name, '--state-dir', stateDir]);
-      const guestUptimeMs = Number(state.agent.split(' ')[2]) * 1000;
-      const agentUp = state.launchedAtMs + guestUptimeMs;
+      const agentUp = state.agentUpAtMs - state.launchedAtMs;
+      const delay = state.readyAtMs - state.agentUpAtMs;
       const r = results[variant];
       r.boot.push(Number(out['boot-ms']));
-      r.agentUp.push(state.readyAtMs - state.launchedAtMs - (state.readyAtMs - agentUp));
-      r.delay.push(state.readyAtMs - agentUp);
+      r.agentUp.push(agentUp);
+      r.delay.push(delay);
       console.log(
-        `${variant.padEnd(8)} run ${i + 1}: boot-to-ready ${out['boot-ms']} ms, agent up at guest uptime ${Math.round(guestUptimeMs)} ms, detected ${Math.round(state.readyAtMs - agentUp)} ms later (load ${load()})`,
+        `${variant.padEnd(8)} run ${i + 1}: boot-to-ready ${out['boot-ms']} ms, agent up ${agentUp} ms after launch, detected ${delay} ms later (load ${load()})`,
       );
     }
   }

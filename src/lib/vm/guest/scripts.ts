@@ -32,7 +32,7 @@ while :; do sh /lib/vm-tools/agent.sh "$port"; sleep 0.2; done
 
 /**
  * One request per line on the port, one answer line per request:
- *   H ID                                 ->  H ID   (a new client's handshake)
+ *   H ID                                 ->  H ID UPTIME_S   (a new client's handshake)
  *   X ID TIMEOUT_S B64_SCRIPT B64_STDIN  ->  R ID EXIT TIMED_OUT -B64_STDOUT -B64_STDERR
  *   C ID B64_PATH SHA256, base64 lines, "."  ->  K ID OK(0|1) SHA256_SEEN
  * Base64 fields carry a leading "-" so an empty one still counts as a field.
@@ -42,6 +42,8 @@ while :; do sh /lib/vm-tools/agent.sh "$port"; sleep 0.2; done
  * already sent, and reopening races with that client. Between clients a read
  * returns EOF at once (no host connected), so the agent naps 0.2 s and reads again.
  */
+// The timeout watchdog marks the timeout before it kills: the agent's \`wait\` returns
+// as soon as the command dies, so a mark made after the kill could come too late.
 export const AGENT_SCRIPT = `#!/bin/sh
 port="$1"
 b64() { printf -- -; base64 < "$1" | tr -d '\\n'; }
@@ -53,14 +55,14 @@ echo "READY vm-tools-agent 1 $(cut -d' ' -f1 /proc/uptime)" >&3
 while :; do
   if ! read -r op id a b c <&3; then sleep 0.2; continue; fi
   case "$op" in
-    H) echo "H $id" >&3 ;;
+    H) echo "H $id $(cut -d' ' -f1 /proc/uptime)" >&3 ;;
     X)
       unb64 "$b" > /tmp/.c.$id
       unb64 "$c" > /tmp/.i.$id
       sh /tmp/.c.$id < /tmp/.i.$id > /tmp/.o.$id 2> /tmp/.e.$id 3>&- &
       pid=$!
       w=
-      if [ "$a" != 0 ]; then ( sleep "$a"; kill -9 $pid 2>/dev/null && touch /tmp/.t.$id ) 3>&- & w=$!; fi
+      if [ "$a" != 0 ]; then ( sleep "$a"; touch /tmp/.t.$id; kill -9 $pid 2>/dev/null ) 3>&- & w=$!; fi
       wait $pid 2>/dev/null
       code=$?
       [ -n "$w" ] && kill $w 2>/dev/null

@@ -72,7 +72,7 @@ export class AgentChannel {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           // Anything else is a stale answer to a client that went away.
-          if (!line.startsWith('READY ') && line !== `H ${session}`) continue;
+          if (!line.startsWith('READY ') && !line.startsWith(`H ${session} `)) continue;
           cleanup();
           const hello = line.startsWith('READY ') ? line.slice('READY '.length) : 'in session';
           const channel = new AgentChannel(socket, session, hello);
@@ -133,7 +133,9 @@ export class AgentChannel {
     ) {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
-      this.waiters.shift()?.(line);
+      // Only answers to this session's requests count: our handshake's echo or a
+      // stale answer meant for an earlier client can trail in.
+      if (line.split(' ')[1]?.startsWith(`${this.session}-`)) this.waiters.shift()?.(line);
     }
   }
 
@@ -206,6 +208,24 @@ export class AgentChannel {
         `copy to ${guestPath} failed its sha256 check in the guest (sent ${sha256}, guest saw ${seen})`,
       );
     return { sha256 };
+  }
+
+  /**
+   * Maps the guest's uptime clock onto the host's: the guest uptime now and the
+   * host time its answer arrived (off by at most the answer's one-way latency).
+   */
+  async clock(): Promise<{ guestUptimeMs: number; hostMs: number }> {
+    const id = `${this.session}-${this.nextId++}`;
+    this.send(`H ${id}\n`);
+    const line = await this.nextLine(30_000);
+    const hostMs = Date.now();
+    const [tag, gotId, uptime] = line.split(' ');
+    if (tag !== 'H' || gotId !== id)
+      throw new VmError(
+        'exec_failed',
+        `unexpected answer from the guest agent: ${line.slice(0, 200)}`,
+      );
+    return { guestUptimeMs: Number(uptime) * 1000, hostMs };
   }
 
   close(): void {

@@ -36,6 +36,8 @@ export interface QemuState {
   agent?: string;
   /** Host clock (ms since the epoch) when readiness was detected; the benchmark's measure. */
   readyAtMs?: number;
+  /** Host clock when the agent announced itself (from its uptime stamps). */
+  agentUpAtMs?: number;
   /** Host clock when qemu was launched. */
   launchedAtMs?: number;
 }
@@ -218,8 +220,14 @@ export class QemuDriver implements VmDriver {
         this.pollMs > 0
           ? await this.pollForAgent(paths.agentSocket, timeoutMs, signal)
           : await AgentChannel.connect(paths.agentSocket, { timeoutMs, signal });
-      state.agent = channel.hello;
       state.readyAtMs = Date.now();
+      state.agent = channel.hello;
+      // One extra round trip so the benchmark can place the agent's READY on the host clock.
+      const announcedS = Number(channel.hello.split(' ')[2]);
+      if (announcedS > 0) {
+        const clock = await channel.clock();
+        state.agentUpAtMs = Math.round(clock.hostMs - (clock.guestUptimeMs - announcedS * 1000));
+      }
       channel.close();
     } catch (error) {
       const running = (await findQemu(paths.pidFile, state.pid)) !== undefined;
