@@ -160,6 +160,7 @@ async function run(inputs: Inputs, ctx: Context) {
   const vm = handle as VmHandle;
   await saveHandle(stateDir, vm);
   const description = await driver.describe(vm);
+  if (description.details['accel-note']) ctx.log.warning(description.details['accel-note']);
   const outputs: Record<string, string> = {
     name: vm.name,
     backend: vm.backend,

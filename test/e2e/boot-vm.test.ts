@@ -259,6 +259,35 @@ describe('vm-tools boot-vm (CLI)', () => {
     expect(await qemuPids('vm-tools-ok')).toEqual([]);
   });
 
+  it('a guest that cannot boot fails with the serial console tail and leaves nothing', async () => {
+    const stateDir = join(scratch, 'state-d');
+    const name = `t-panic-${process.pid}`;
+    const guest = await defaultGuest();
+    const garbage = join(scratch, 'not-an-initramfs');
+    await writeFile(garbage, randomBytes(4096));
+    const run = await runCliBundle(
+      [
+        'boot-vm',
+        '--name',
+        name,
+        '--accel',
+        'tcg',
+        '--kernel',
+        guest.kernel,
+        '--initrd',
+        garbage,
+        '--state-dir',
+        stateDir,
+      ],
+      { env: env(), timeoutMs: 300_000 },
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toMatch(/qemu is no longer running; last lines of the serial console/);
+    expect(run.stderr).toMatch(/Kernel panic/);
+    expect(await qemuPids(`vm-tools-${name}`)).toEqual([]);
+    expect(existsSync(join(stateDir, `${name}.json`))).toBe(false);
+  }, 300_000);
+
   it('lima and smolvm report that their driver is not built here', async () => {
     const run = await runCliBundle([
       'boot-vm',

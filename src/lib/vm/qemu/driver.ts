@@ -36,6 +36,8 @@ export interface QemuState {
   agent?: string;
   /** Host clock (ms since the epoch) when readiness was detected; the benchmark's measure. */
   readyAtMs?: number;
+  /** Why accel differs from what preflight chose, when it does. */
+  accelNote?: string;
   /** Host clock when the agent announced itself (from its uptime stamps). */
   agentUpAtMs?: number;
   /** Host clock when qemu was launched. */
@@ -168,6 +170,7 @@ export class QemuDriver implements VmDriver {
       if (launch.code !== 0 && spec.accel === 'auto' && state.accel === 'kvm') {
         // /dev/kvm opened but KVM did not work (nested virtualization off, …): emulate instead.
         state.accel = 'tcg';
+        state.accelNote = `KVM did not start (${launch.stderr.trim().split('\n').at(-1)}); using software emulation`;
         launch = await this.launch(spec, state);
       }
       if (launch.code !== 0)
@@ -313,6 +316,7 @@ export class QemuDriver implements VmDriver {
       details: {
         pid: pid ? String(pid) : '',
         'work-dir': state.workDir,
+        'accel-note': state.accelNote ?? '',
         'serial-log': paths.serialLog,
         'agent-socket': paths.agentSocket,
         forwards: state.forwards
