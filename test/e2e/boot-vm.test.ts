@@ -282,7 +282,9 @@ describe('vm-tools boot-vm (CLI)', () => {
       { env: env(), timeoutMs: 300_000 },
     );
     expect(run.exitCode).toBe(1);
-    expect(run.stderr).toMatch(/qemu is (still|no longer) running; last lines of the serial console/);
+    expect(run.stderr).toMatch(
+      /qemu is (still|no longer) running; last lines of the serial console/,
+    );
     expect(run.stderr).toMatch(/Kernel panic/);
     expect(await qemuPids(`vm-tools-${name}`)).toEqual([]);
     expect(existsSync(join(stateDir, `${name}.json`))).toBe(false);
