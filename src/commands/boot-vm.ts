@@ -6,15 +6,6 @@ import { defineCommand } from '../lib/command/types.js';
 import { type AccelRequest, BACKENDS, type VmHandle, type VmSpec } from '../lib/vm/driver.js';
 import { driverFor } from '../lib/vm/drivers.js';
 import { buildGuest, defaultGuestCacheDir } from '../lib/vm/guest/build.js';
-import {
-  asInput,
-  asInputAsync,
-  NAME_INPUT,
-  nameInput,
-  resolveStateDir,
-  STATE_DIR_INPUT,
-  stateDirInput,
-} from '../lib/vm/inputs.js';
 import { parseAllow } from '../lib/vm/spec.js';
 import {
   loadHandle,
@@ -24,6 +15,15 @@ import {
   stateFile,
 } from '../lib/vm/state.js';
 import { GUEST_DIR_INPUT } from './build-guest.js';
+import {
+  asInput,
+  asInputAsync,
+  NAME_INPUT,
+  nameInput,
+  resolveStateDir,
+  STATE_DIR_INPUT,
+  stateDirInput,
+} from './shared/vm-inputs.js';
 
 const ACCELS: readonly AccelRequest[] = ['auto', 'kvm', 'tcg'];
 /** A sandbox guest needs little; Lima/smolvm guests run podman and need more. */
@@ -160,6 +160,7 @@ async function run(inputs: Inputs, ctx: Context) {
   const vm = handle as VmHandle;
   await saveHandle(stateDir, vm);
   const description = await driver.describe(vm);
+  if (description.details['accel-note']) ctx.log.warning(description.details['accel-note']);
   const outputs: Record<string, string> = {
     name: vm.name,
     backend: vm.backend,

@@ -3,14 +3,15 @@ import { InputError } from '../lib/command/errors.js';
 import { required } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { driverFor } from '../lib/vm/drivers.js';
+import { loadHandle } from '../lib/vm/state.js';
 import {
+  asInputAsync,
   NAME_INPUT,
   nameInput,
   resolveStateDir,
   STATE_DIR_INPUT,
   stateDirInput,
-} from '../lib/vm/inputs.js';
-import { loadHandle } from '../lib/vm/state.js';
+} from './shared/vm-inputs.js';
 
 export default defineCommand({
   name: 'vm-copy-in',
@@ -37,7 +38,9 @@ export default defineCommand({
     };
   },
   async run(inputs, ctx) {
-    const handle = await loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name);
+    const handle = await asInputAsync(() =>
+      loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name),
+    );
     await (await driverFor(handle.backend)).copyIn(
       handle,
       resolve(ctx.cwd, inputs.source),

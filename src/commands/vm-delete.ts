@@ -1,13 +1,13 @@
 import { defineCommand } from '../lib/command/types.js';
 import { driverFor } from '../lib/vm/drivers.js';
+import { loadHandleFile, removeHandle, stateFile } from '../lib/vm/state.js';
 import {
   NAME_INPUT,
   nameInput,
   resolveStateDir,
   STATE_DIR_INPUT,
   stateDirInput,
-} from '../lib/vm/inputs.js';
-import { loadHandleFile, removeHandle, stateFile } from '../lib/vm/state.js';
+} from './shared/vm-inputs.js';
 
 export default defineCommand({
   name: 'vm-delete',

@@ -2,14 +2,15 @@ import { InputError } from '../lib/command/errors.js';
 import { integer, list } from '../lib/command/inputs.js';
 import { defineCommand } from '../lib/command/types.js';
 import { driverFor } from '../lib/vm/drivers.js';
+import { loadHandle } from '../lib/vm/state.js';
 import {
+  asInputAsync,
   NAME_INPUT,
   nameInput,
   resolveStateDir,
   STATE_DIR_INPUT,
   stateDirInput,
-} from '../lib/vm/inputs.js';
-import { loadHandle } from '../lib/vm/state.js';
+} from './shared/vm-inputs.js';
 
 /** One argument per line; a single line is split on whitespace. */
 function argvOf(lines: string[]): string[] {
@@ -44,7 +45,9 @@ export default defineCommand({
     };
   },
   async run(inputs, ctx) {
-    const handle = await loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name);
+    const handle = await asInputAsync(() =>
+      loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name),
+    );
     const result = await (await driverFor(handle.backend)).exec(handle, inputs.argv, {
       timeoutMs: inputs.timeoutMs,
     });

@@ -1,13 +1,14 @@
 import { defineCommand } from '../lib/command/types.js';
 import { driverFor } from '../lib/vm/drivers.js';
+import { loadHandle } from '../lib/vm/state.js';
 import {
+  asInputAsync,
   NAME_INPUT,
   nameInput,
   resolveStateDir,
   STATE_DIR_INPUT,
   stateDirInput,
-} from '../lib/vm/inputs.js';
-import { loadHandle } from '../lib/vm/state.js';
+} from './shared/vm-inputs.js';
 
 export default defineCommand({
   name: 'vm-stop',
@@ -19,7 +20,9 @@ export default defineCommand({
     return { name: nameInput(read), stateDir: stateDirInput(read) };
   },
   async run(inputs, ctx) {
-    const handle = await loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name);
+    const handle = await asInputAsync(() =>
+      loadHandle(resolveStateDir(inputs.stateDir, ctx.env), inputs.name),
+    );
     await (await driverFor(handle.backend)).stop(handle);
     ctx.log.info(`stopped VM ${inputs.name}`);
     return { outputs: {} };

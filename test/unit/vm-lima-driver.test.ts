@@ -78,7 +78,7 @@ async function recorded(): Promise<string[][]> {
 describe('LimaDriver preflight', { timeout: 60_000 }, () => {
   it('refuses root itself before running limactl at all', async () => {
     await expect(driver({ uid: () => 0 }).preflight(spec())).rejects.toMatchObject({
-      kind: 'unavailable',
+      kind: 'invalid',
       message: expect.stringContaining('limactl: must not run as the root user'),
     });
     expect(existsSync(argvLog)).toBe(false);

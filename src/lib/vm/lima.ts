@@ -231,8 +231,9 @@ export class LimaDriver implements VmDriver {
     const template = this.template(spec);
     const uid = (this.options.uid ?? process.getuid)?.();
     if (uid === 0) {
+      // A set-up the user must change before anything can start: reported as bad input.
       throw new VmError(
-        'unavailable',
+        'invalid',
         'Lima refuses to run as root ("limactl: must not run as the root user"): run this job as a regular user',
       );
     }

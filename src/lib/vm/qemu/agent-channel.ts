@@ -1,9 +1,12 @@
 /**
  * The host end of the guest agent's line protocol (see guest/scripts.ts) over
- * the virtserialport's unix socket. One client at a time: the agent announces
- * READY to each new connection, so connecting is also the readiness check.
+ * the virtserialport's unix socket; qemu accepts one client at a time. A client
+ * sends `H <session>` on connect and is in sync once it reads either the agent's
+ * boot-time READY or the echo of its own session: the first line of either kind
+ * is the readiness signal, pushed by the guest. Request ids carry the session,
+ * so an answer meant for an earlier client that went away is skipped.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { type ExecResult, VmError } from '../driver.js';
 
@@ -28,6 +31,7 @@ export class AgentChannel {
 
   private constructor(
     private readonly socket: Socket,
+    private readonly session: string,
     /** The READY line's fields after "READY": agent name, protocol, guest uptime (s). */
     readonly hello: string,
   ) {}
@@ -42,6 +46,8 @@ export class AgentChannel {
   ): Promise<AgentChannel> {
     return new Promise((resolve, reject) => {
       const socket = createConnection(socketPath);
+      const session = randomBytes(6).toString('hex');
+      socket.on('connect', () => socket.write(`H ${session}\n`));
       let buffer = '';
       const fail = (error: VmError) => {
         cleanup();
@@ -62,20 +68,18 @@ export class AgentChannel {
         fail(new VmError('start_failed', 'interrupted while waiting for the guest agent'));
       const onData = (chunk: Buffer) => {
         buffer += chunk.toString('latin1');
-        const nl = buffer.indexOf('\n');
-        if (nl === -1) return;
-        const line = buffer.slice(0, nl);
-        if (!line.startsWith('READY '))
-          return fail(
-            new VmError(
-              'start_failed',
-              `unexpected first line from the guest agent: ${line.slice(0, 200)}`,
-            ),
-          );
-        cleanup();
-        const channel = new AgentChannel(socket, line.slice('READY '.length));
-        channel.attach(buffer.slice(nl + 1));
-        resolve(channel);
+        for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          // Anything else is a stale answer to a client that went away.
+          if (!line.startsWith('READY ') && !line.startsWith(`H ${session} `)) continue;
+          cleanup();
+          const hello = line.startsWith('READY ') ? line.slice('READY '.length) : 'in session';
+          const channel = new AgentChannel(socket, session, hello);
+          channel.attach(buffer);
+          resolve(channel);
+          return;
+        }
       };
       const onError = (error: NodeJS.ErrnoException) =>
         fail(
@@ -129,7 +133,9 @@ export class AgentChannel {
     ) {
       const line = this.buffer.slice(0, nl);
       this.buffer = this.buffer.slice(nl + 1);
-      this.waiters.shift()?.(line);
+      // Only answers to this session's requests count: our handshake's echo or a
+      // stale answer meant for an earlier client can trail in.
+      if (line.split(' ')[1]?.startsWith(`${this.session}-`)) this.waiters.shift()?.(line);
     }
   }
 
@@ -160,13 +166,13 @@ export class AgentChannel {
     argv: readonly string[],
     options: { timeoutMs?: number; stdin?: Uint8Array | string } = {},
   ): Promise<ExecResult> {
-    const id = this.nextId++;
+    const id = `${this.session}-${this.nextId++}`;
     const seconds = options.timeoutMs ? (options.timeoutMs / 1000).toFixed(3) : '0';
     this.send(`X ${id} ${seconds} ${b64(shellQuote(argv))} ${b64(options.stdin ?? '')}\n`);
     const waitMs = (options.timeoutMs ?? 24 * 3600_000) + HOST_GRACE_MS;
     const line = await this.nextLine(waitMs);
     const [tag, gotId, code, timedOut, out, err] = line.split(' ');
-    if (tag !== 'R' || gotId !== String(id))
+    if (tag !== 'R' || gotId !== id)
       throw new VmError(
         'exec_failed',
         `unexpected answer from the guest agent: ${line.slice(0, 200)}`,
@@ -181,7 +187,7 @@ export class AgentChannel {
 
   /** Sends the bytes base64-encoded; the agent writes `guestPath` only if its sha256 matches. */
   async copyIn(data: Buffer, guestPath: string): Promise<{ sha256: string }> {
-    const id = this.nextId++;
+    const id = `${this.session}-${this.nextId++}`;
     const sha256 = createHash('sha256').update(data).digest('hex');
     const encoded = data.toString('base64');
     const lines: string[] = [`C ${id} ${b64(guestPath)} ${sha256}`];
@@ -191,7 +197,7 @@ export class AgentChannel {
     // busybox `read` takes the data a byte at a time: allow ~20 kB/s under emulation.
     const line = await this.nextLine(30_000 + encoded.length);
     const [tag, gotId, status, seen] = line.split(' ');
-    if (tag !== 'K' || gotId !== String(id))
+    if (tag !== 'K' || gotId !== id)
       throw new VmError(
         'exec_failed',
         `unexpected answer from the guest agent: ${line.slice(0, 200)}`,
@@ -202,6 +208,24 @@ export class AgentChannel {
         `copy to ${guestPath} failed its sha256 check in the guest (sent ${sha256}, guest saw ${seen})`,
       );
     return { sha256 };
+  }
+
+  /**
+   * Maps the guest's uptime clock onto the host's: the guest uptime now and the
+   * host time its answer arrived (off by at most the answer's one-way latency).
+   */
+  async clock(): Promise<{ guestUptimeMs: number; hostMs: number }> {
+    const id = `${this.session}-${this.nextId++}`;
+    this.send(`H ${id}\n`);
+    const line = await this.nextLine(30_000);
+    const hostMs = Date.now();
+    const [tag, gotId, uptime] = line.split(' ');
+    if (tag !== 'H' || gotId !== id)
+      throw new VmError(
+        'exec_failed',
+        `unexpected answer from the guest agent: ${line.slice(0, 200)}`,
+      );
+    return { guestUptimeMs: Number(uptime) * 1000, hostMs };
   }
 
   close(): void {

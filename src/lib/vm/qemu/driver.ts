@@ -32,8 +32,16 @@ export interface QemuState {
   accel: Accel;
   pid?: number;
   forwards: Forward[];
-  /** The READY line's payload, once the agent announced itself. */
+  /** The READY line's payload (agent, protocol, guest uptime in s when it announced itself). */
   agent?: string;
+  /** Host clock (ms since the epoch) when readiness was detected; the benchmark's measure. */
+  readyAtMs?: number;
+  /** Why accel differs from what preflight chose, when it does. */
+  accelNote?: string;
+  /** Host clock when the agent announced itself (from its uptime stamps). */
+  agentUpAtMs?: number;
+  /** Host clock when qemu was launched. */
+  launchedAtMs?: number;
 }
 
 export interface QemuDriverOptions {
@@ -44,6 +52,8 @@ export interface QemuDriverOptions {
   kvmDevice?: string;
   /** Where work directories go (default: the OS temp dir; unix socket paths must stay short). */
   tempDir?: string;
+  /** Benchmark baseline only: poll for the agent every N ms instead of waiting for its line. */
+  readyPollMs?: number;
 }
 
 export const KVM_HELP =
@@ -73,12 +83,14 @@ export class QemuDriver implements VmDriver {
   private readonly node: string;
   private readonly kvmDevice: string;
   private readonly tempDir: string;
+  private readonly pollMs: number;
 
   constructor(options: QemuDriverOptions = {}) {
     this.qemu = options.qemu ?? 'qemu-system-x86_64';
     this.node = options.node ?? process.execPath;
     this.kvmDevice = options.kvmDevice ?? '/dev/kvm';
     this.tempDir = options.tempDir ?? tmpdir();
+    this.pollMs = options.readyPollMs ?? 0;
   }
 
   /** Why KVM cannot be used, or undefined when it can (opening it is the only honest test). */
@@ -153,10 +165,12 @@ export class QemuDriver implements VmDriver {
       await writeFile(paths.relayScript, RELAY_SCRIPT);
       // Recorded before qemu exists: a caller killed from here on can still tear it down.
       await onHandle?.(handle);
+      state.launchedAtMs = Date.now();
       let launch = await this.launch(spec, state);
       if (launch.code !== 0 && spec.accel === 'auto' && state.accel === 'kvm') {
         // /dev/kvm opened but KVM did not work (nested virtualization off, …): emulate instead.
         state.accel = 'tcg';
+        state.accelNote = `KVM did not start (${launch.stderr.trim().split('\n').at(-1)}); using software emulation`;
         launch = await this.launch(spec, state);
       }
       if (launch.code !== 0)
@@ -205,8 +219,18 @@ export class QemuDriver implements VmDriver {
     const state = stateOf(handle);
     const paths = workPaths(state.workDir);
     try {
-      const channel = await AgentChannel.connect(paths.agentSocket, { timeoutMs, signal });
+      const channel =
+        this.pollMs > 0
+          ? await this.pollForAgent(paths.agentSocket, timeoutMs, signal)
+          : await AgentChannel.connect(paths.agentSocket, { timeoutMs, signal });
+      state.readyAtMs = Date.now();
       state.agent = channel.hello;
+      // One extra round trip so the benchmark can place the agent's READY on the host clock.
+      const announcedS = Number(channel.hello.split(' ')[2]);
+      if (announcedS > 0) {
+        const clock = await channel.clock();
+        state.agentUpAtMs = Math.round(clock.hostMs - (clock.guestUptimeMs - announcedS * 1000));
+      }
       channel.close();
     } catch (error) {
       const running = (await findQemu(paths.pidFile, state.pid)) !== undefined;
@@ -215,6 +239,26 @@ export class QemuDriver implements VmDriver {
         `${(error as Error).message}; qemu is ${running ? 'still running' : 'no longer running'}; last lines of the serial console (${paths.serialLog}):\n${await tail(paths.serialLog)}`,
         { cause: error },
       );
+    }
+  }
+
+  /**
+   * The baseline the benchmark compares against (never the default): look every
+   * `pollMs`, each look a short connect-and-handshake, as a socket-polling loop would.
+   */
+  private async pollForAgent(
+    socket: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<AgentChannel> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await AgentChannel.connect(socket, { timeoutMs: 200, signal });
+      } catch (error) {
+        if (Date.now() + this.pollMs > deadline || signal?.aborted) throw error;
+      }
+      await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
 
@@ -272,6 +316,7 @@ export class QemuDriver implements VmDriver {
       details: {
         pid: pid ? String(pid) : '',
         'work-dir': state.workDir,
+        'accel-note': state.accelNote ?? '',
         'serial-log': paths.serialLog,
         'agent-socket': paths.agentSocket,
         forwards: state.forwards

@@ -1,10 +1,10 @@
 /** Input readers every VM verb shares (name, state dir), mapping VmError('invalid') to InputError (exit 2). */
-import { InputError } from '../command/errors.js';
-import { optional, required } from '../command/inputs.js';
-import type { InputDef, InputReader } from '../command/types.js';
-import { VmError } from './driver.js';
-import { validateName } from './spec.js';
-import { defaultStateDir } from './state.js';
+import { InputError } from '../../lib/command/errors.js';
+import { optional, required } from '../../lib/command/inputs.js';
+import type { InputDef, InputReader } from '../../lib/command/types.js';
+import { VmError } from '../../lib/vm/driver.js';
+import { validateName } from '../../lib/vm/spec.js';
+import { defaultStateDir } from '../../lib/vm/state.js';
 
 export const NAME_INPUT: InputDef = {
   description: 'The VM name: letters, digits, "-", "_", "." (starting with a letter or digit).',
