@@ -11,7 +11,7 @@ __webpack_require__.d(__webpack_exports__, {
   prepareSample: () => (/* binding */ prepareSample)
 });
 
-// UNUSED EXPORTS: SAMPLE_AGENTS, sampleSmoke
+// UNUSED EXPORTS: SAMPLE_AGENTS
 
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(6760);
@@ -40,7 +40,7 @@ const APPLETS = ['sh', 'echo', 'cat', 'ls', 'sleep', 'uname', 'env', 'true', 'fa
  * static busybox and its applet links, imported with `podman import`.
  */
 async function buildSampleImage(podman, o) {
-    const busybox = o.busybox ?? (0,compress/* findOnPath */.a)('busybox') ?? '/bin/busybox';
+    const busybox = o.busybox ?? (await (0,compress/* findExecutable */.oq)('busybox')) ?? '/bin/busybox';
     const root = await (0,promises_.mkdtemp)((0,external_node_path_.join)((0,external_node_os_.tmpdir)(), 'vm-tools-rootfs-'));
     try {
         await (0,promises_.mkdir)((0,external_node_path_.join)(root, 'bin'), { recursive: true });
