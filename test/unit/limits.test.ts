@@ -10,7 +10,7 @@ import {
   readCapped,
   SizeLimitError,
 } from '../../src/lib/limits.js';
-import { OutputTail } from '../../src/lib/podman/output-tail.js';
+import { OutputTail } from '../../src/lib/output-tail.js';
 
 describe('readCapped', () => {
   it('returns a document under the cap whole', async () => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { lastWords, runTool, TailBuffer } from '../../src/lib/vm/tool-process.js';
+import { OutputTail } from '../../src/lib/output-tail.js';
+import { lastWords, runTool } from '../../src/lib/vm/tool-process.js';
 
 // The process runner both the Lima and the smolvm driver use, with real processes.
 describe('runTool', { timeout: 60_000 }, () => {
@@ -39,12 +40,12 @@ describe('runTool', { timeout: 60_000 }, () => {
     });
   });
 
-  it('TailBuffer drops from the front, lastWords picks the end of stderr', () => {
-    const tail = new TailBuffer(5);
+  it('the output tail drops from the front, lastWords picks the end of stderr', () => {
+    const tail = new OutputTail(5);
     tail.push(Buffer.from('abc'));
     tail.push(Buffer.from('defg'));
-    expect(tail.toBuffer().toString()).toBe('cdefg');
-    expect(tail.dropped).toBe(true);
+    expect(tail.bytes().toString()).toBe('cdefg');
+    expect(tail.truncated).toBe(true);
     const words = lastWords({
       exitCode: 1,
       stdout: Buffer.from('x'),

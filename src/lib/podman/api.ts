@@ -10,6 +10,7 @@ import {
   SizeLimitError,
   STDERR_TAIL_BYTES,
 } from '../limits.js';
+import { droppedField, OutputTail } from '../output-tail.js';
 import { kindOfCliFailure, kindOfStatus, PodmanError } from './errors.js';
 import {
   containerInfoOf,
@@ -19,7 +20,6 @@ import {
   type RawImage,
   type RawListedContainer,
 } from './inspect.js';
-import { droppedField, OutputTail } from './output-tail.js';
 import { assertContainerRef, assertImageRef } from './refs.js';
 import type {
   ArchiveFormat,

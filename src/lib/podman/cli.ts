@@ -10,6 +10,7 @@ import {
   PODMAN_KILL_GRACE_MS,
   STDERR_TAIL_BYTES,
 } from '../limits.js';
+import { droppedField, OutputTail } from '../output-tail.js';
 import * as argv from './argv.js';
 import { kindOfCliFailure, PodmanError } from './errors.js';
 import {
@@ -20,7 +21,6 @@ import {
   type RawImage,
   type RawListedContainer,
 } from './inspect.js';
-import { droppedField, OutputTail } from './output-tail.js';
 import type {
   ArchiveFormat,
   ContainerInfo,

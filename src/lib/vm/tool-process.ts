@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn as nodeSpawn, type SpawnOptions } from 'node:child_process';
+import { OutputTail } from '../output-tail.js';
 import { VmError } from './driver.js';
 
 /** How a VM tool is started; injected so tests can watch or replace it. */
@@ -6,6 +7,7 @@ export type SpawnTool = (command: string, args: string[], options: SpawnOptions)
 
 export interface ToolRunOptions {
   env?: NodeJS.ProcessEnv;
+  cwd?: string;
   /** Bytes for the tool's stdin; without it stdin is closed (so a prompt reads EOF, never hangs). */
   stdin?: Uint8Array | string;
   /** Kill the tool (and everything it started) after this long. */
@@ -27,35 +29,6 @@ export interface ToolRun {
 
 export const DEFAULT_TAIL_BYTES = 64 * 1024;
 
-/** Keeps the last `limit` bytes of a stream. */
-export class TailBuffer {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  dropped = false;
-  constructor(private readonly limit: number) {}
-
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    while (this.size > this.limit && this.chunks.length > 0) {
-      const first = this.chunks[0] as Buffer;
-      const excess = this.size - this.limit;
-      this.dropped = true;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.size -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(excess);
-        this.size -= excess;
-      }
-    }
-  }
-
-  toBuffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
-
 /**
  * Runs a VM tool to completion and returns its exit code and output tails; it
  * never throws for a non-zero exit (the driver decides what an exit code means),
@@ -74,10 +47,11 @@ export function runTool(
     const child = spawn(binary, [...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: options.env ?? process.env,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
       detached: true,
     });
-    const stdout = new TailBuffer(limit);
-    const stderr = new TailBuffer(limit);
+    const stdout = new OutputTail(limit);
+    const stderr = new OutputTail(limit);
     child.stdout?.on('data', (d: Buffer) => stdout.push(d));
     child.stderr?.on('data', (d: Buffer) => stderr.push(d));
     let timedOut = false;
@@ -118,10 +92,10 @@ export function runTool(
       options.signal?.removeEventListener('abort', onAbort);
       resolve({
         exitCode: code ?? (signal ? 128 + (signalNumber(signal) ?? 9) : 1),
-        stdout: stdout.toBuffer(),
-        stderr: stderr.toBuffer(),
+        stdout: stdout.bytes(),
+        stderr: stderr.bytes(),
         timedOut,
-        truncated: stdout.dropped || stderr.dropped,
+        truncated: stdout.truncated || stderr.truncated,
       });
     });
   });

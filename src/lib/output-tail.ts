@@ -1,4 +1,4 @@
-import { OUTPUT_TAIL_BYTES } from '../limits.js';
+import { OUTPUT_TAIL_BYTES } from './limits.js';
 
 /**
  * The last `limitBytes` of a stream of output. A container or a podman command
@@ -41,6 +41,11 @@ export class OutputTail {
 
   get truncated(): boolean {
     return this.droppedBytes > 0;
+  }
+
+  /** The kept bytes. */
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks, this.size);
   }
 
   /** The kept bytes as UTF-8; a character cut in half at the front is skipped. */
