@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { processCleanups } from '../lib/cleanup.js';
 import { InputError } from '../lib/command/errors.js';
 import { boolean, integer, list, oneOf, optional } from '../lib/command/inputs.js';
 import type { Context } from '../lib/command/types.js';
@@ -65,21 +66,6 @@ function parse(read: (name: string) => string | undefined) {
 
 type Inputs = ReturnType<typeof parse>;
 
-/** SIGINT/SIGTERM while booting abort it; the catch below then deletes what was started. */
-function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const onSignal = (name: NodeJS.Signals) => controller.abort(new Error(`interrupted by ${name}`));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 async function run(inputs: Inputs, ctx: Context) {
   const stateDir = resolveStateDir(inputs.stateDir, ctx.env);
   const existing = await loadHandleFile(stateFile(stateDir, inputs.name));
@@ -127,8 +113,18 @@ async function run(inputs: Inputs, ctx: Context) {
   ctx.saveState(STATE.name, inputs.name);
   ctx.saveState(STATE.stateDir, stateDir);
   ctx.saveState(STATE.keep, String(inputs.keep));
-  const { signal, dispose } = abortOnSignals();
+  // SIGINT/SIGTERM while booting: the process's cleanup registry aborts the boot and
+  // deletes what was started before the process exits (a VM that came up belongs to
+  // the post step, so tracking ends there).
+  const controller = new AbortController();
+  const { signal } = controller;
   let handle: VmHandle | undefined;
+  const tracked = processCleanups.track({ kind: 'vm', name: inputs.name, stateDir }, async () => {
+    controller.abort(new Error('interrupted'));
+    const h = handle ?? (await loadHandleFile(stateFile(stateDir, inputs.name)));
+    if (h) await driver.delete(h);
+    await removeHandle(stateDir, inputs.name);
+  });
   const started = performance.now();
   try {
     await ctx.log.group(`boot ${inputs.backend} VM ${inputs.name}`, async () => {
@@ -154,7 +150,7 @@ async function run(inputs: Inputs, ctx: Context) {
       );
     throw error;
   } finally {
-    dispose();
+    tracked.release();
   }
   const bootMs = String(Math.round(performance.now() - started));
   const vm = handle as VmHandle;

@@ -2,10 +2,12 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../lib/command/errors.js';
-import { oneOf, optional } from '../lib/command/inputs.js';
+import { boolean, oneOf, optional } from '../lib/command/inputs.js';
 import { type Command, defineCommand, type InputReader } from '../lib/command/types.js';
 import { ARCHES, type Arch, hostArch } from '../lib/manifest/arch.js';
 import { MANIFEST_KEY } from '../lib/manifest/keys.js';
+import type { SandboxReport } from '../lib/release/sandbox.js';
+import bootVm from './boot-vm.js';
 import buildTarball from './build-tarball.js';
 import { hydrateCacheCli } from './hydrate-cache.js';
 import publish from './publish.js';
@@ -56,6 +58,12 @@ export default defineCommand({
     },
     expect: { description: 'Regular expression the smoke-test output must match.' },
     podman: { description: 'The podman binary.', default: 'podman' },
+    vm: {
+      description:
+        "Boot the default qemu guest allowed only the release's HTTP server, read the published manifest from inside it and check the host's loopback stays unreachable (file:// stores).",
+      boolean: true,
+      default: 'true',
+    },
   },
   outputs: {
     'manifest-etag': 'ETag of the published manifest.',
@@ -85,6 +93,7 @@ export default defineCommand({
       command: optional(read, 'command'),
       expect: optional(read, 'expect'),
       podman: optional(read, 'podman') ?? 'podman',
+      vm: boolean(read, 'vm', true),
     };
   },
   async run(inputs, ctx) {
@@ -146,14 +155,49 @@ export default defineCommand({
         },
         ctx,
       );
+      let vm: SandboxReport | undefined;
+      const bucketDir = inputs.store.kind === 'file' ? inputs.store.dir : undefined;
+      if (inputs.vm && server && bucketDir) {
+        const { sandboxCheck } = await import('../lib/release/sandbox.js');
+        const { sha256File } = await import('../lib/fs/hash.js');
+        const url = new URL(server.url);
+        const started = performance.now();
+        vm = await ctx.log.group(
+          'boot-vm (the default guest, allowed only this release)',
+          async () =>
+            sandboxCheck(
+              {
+                boot: bootVm,
+                name: 'vm-tools-release',
+                stateDir: join(inputs.workDir, 'vms'),
+                server: { host: url.hostname, port: Number(url.port) },
+                manifestPath: `/${MANIFEST_KEY}`,
+                manifestSha256: (await sha256File(join(bucketDir, MANIFEST_KEY))).sha256,
+              },
+              ctx,
+            ),
+        );
+        report.timings.vm = Math.round(performance.now() - started);
+      }
+      const full = { ...report, ...(vm ? { vm } : {}) };
+      const summary = releaseSummary(full, { bucket: inputs.storeUrl, cacheDir: inputs.cacheDir });
+      if (vm && !(vm.fetchedManifest && vm.hostLoopbackRefused)) {
+        // The report first, then the failure: what the VM saw is the point.
+        for (const line of summary.lines ?? []) ctx.log.info(line);
+        throw new Error(
+          vm.fetchedManifest
+            ? `vm: the guest reached the host's loopback through 10.0.2.2; the VM is not confined`
+            : `vm: the guest could not read the published manifest through its allowed endpoint`,
+        );
+      }
       return {
         outputs: {
           'manifest-etag': report.manifestEtag,
           bucket: inputs.storeUrl,
           'cache-dir': inputs.cacheDir,
-          report: JSON.stringify(report),
+          report: JSON.stringify(full),
         },
-        summary: releaseSummary(report, { bucket: inputs.storeUrl, cacheDir: inputs.cacheDir }),
+        summary,
       };
     } finally {
       await server?.close();

@@ -20,7 +20,9 @@ export type Leftover =
   /** A temp or `.partial` file (absolute path). */
   | { kind: 'file'; path: string }
   /** An S3 multipart upload; `uploadId` is unknown while CreateMultipartUpload is in flight. */
-  | { kind: 'multipart'; bucket: string; key: string; uploadId?: string };
+  | { kind: 'multipart'; bucket: string; key: string; uploadId?: string }
+  /** A VM still booting (boot-vm's own post step owns a VM that came up). */
+  | { kind: 'vm'; name: string; stateDir: string };
 
 export interface Tracked {
   /** Replaces the description (e.g. once an upload id or image id is known). */
@@ -160,6 +162,8 @@ export function describeLeftover(leftover: Leftover): string {
       return `file ${leftover.path}`;
     case 'multipart':
       return `multipart upload of s3://${leftover.bucket}/${leftover.key}${leftover.uploadId ? ` (${leftover.uploadId})` : ''}`;
+    case 'vm':
+      return `VM ${leftover.name}`;
   }
 }
 
@@ -182,7 +186,7 @@ export function parseLeftovers(text: string): Leftover[] {
     (item): item is Leftover =>
       typeof item === 'object' &&
       item !== null &&
-      ['container', 'image', 'file', 'multipart'].includes((item as { kind: string }).kind),
+      ['container', 'image', 'file', 'multipart', 'vm'].includes((item as { kind: string }).kind),
   );
 }
 

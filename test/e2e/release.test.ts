@@ -8,6 +8,7 @@ import { sha256Hex } from '../../src/lib/fs/hash.js';
 import { hostArch } from '../../src/lib/manifest/arch.js';
 import { parseManifest } from '../../src/lib/manifest/manifest.js';
 import { SAMPLE_AGENTS } from '../../src/lib/release/sample.js';
+import { qemuPids } from '../support/guest.js';
 import { parseFileCommands, ROOT, runCliBundle } from '../support/runner.js';
 
 const exec = promisify(execFile);
@@ -48,6 +49,13 @@ async function demo(clone: string, args: string[]) {
 interface Report {
   agents: { agent: string; key: string; build: string; smoke: string; upload: string }[];
   downloaded: string[];
+  vm?: {
+    name: string;
+    accel: string;
+    bootMs: number;
+    fetchedManifest: boolean;
+    hostLoopbackRefused: boolean;
+  };
 }
 
 describe('vm-tools release (./scripts/demo from a clean clone)', () => {
@@ -108,6 +116,21 @@ describe('vm-tools release (./scripts/demo from a clean clone)', () => {
     expect(report.downloaded.sort()).toEqual(keys.sort());
     expect(report.agents.map((a) => a.smoke)).toEqual(['passed', 'passed']);
     expect(run.stderr).toContain('Release rehearsal');
+
+    // The default guest booted, allowed only the release's HTTP server: it read the
+    // published manifest byte for byte through that endpoint and not the host's loopback.
+    expect(report.vm).toMatchObject({
+      name: 'vm-tools-release',
+      fetchedManifest: true,
+      hostLoopbackRefused: true,
+    });
+    expect(['kvm', 'tcg']).toContain(report.vm?.accel);
+    expect(report.vm?.bootMs).toBeGreaterThan(0);
+    expect(run.stderr).toMatch(
+      /vm: default guest ready in [\d.]+ s \((kvm|tcg)\); read the published manifest through its one allowed endpoint; host loopback refused; deleted/,
+    );
+    expect(await qemuPids('vm-tools-release')).toEqual([]);
+    expect(await filesUnder(join(work, 'vms'))).toEqual([]);
   }, 300_000);
 
   it('re-runs idempotently: nothing rebuilt, re-uploaded, rewritten or re-downloaded', async () => {
@@ -116,10 +139,12 @@ describe('vm-tools release (./scripts/demo from a clean clone)', () => {
     const before = await Promise.all(
       files.map((f) => stat(join(bucket, f)).then((s) => s.mtimeMs)),
     );
-    const run = await runCliBundle(['release', '--work-dir', work], { env });
+    const run = await runCliBundle(['release', '--work-dir', work, '--vm', 'false'], { env });
     expect(run.stderr).not.toMatch(/^error:/m);
     expect(run.exitCode).toBe(0);
     const report = JSON.parse(run.outputs.report ?? '{}') as Report;
+    expect(report.vm).toBeUndefined();
+    expect(run.stderr).toContain('vm: not booted');
     expect(report.agents.map((a) => [a.build, a.smoke, a.upload])).toEqual([
       ['unchanged', 'skipped (unchanged)', 'already there'],
       ['unchanged', 'skipped (unchanged)', 'already there'],

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { buildGuest, type GuestImage } from '../../src/lib/vm/guest/build.js';
+import { guestHttpGet } from '../../src/lib/vm/guest/http-get.js';
 import { ROOT } from './runner.js';
 
 /** Built once per machine (content-keyed), shared by every test file and run; under .tmp/ (ignored). */
@@ -45,17 +46,5 @@ export async function startHttp(
   };
 }
 
-/**
- * A guest-side HTTP GET with busybox nc (busybox wget segfaults in a bare
- * initramfs). nc quits when its stdin ends, possibly before the host relay has
- * even connected, so stdin stays open (a FIFO fed by a sleeper) until the server closes.
- */
-export function guestGet(host: string, port: number): string[] {
-  const script = [
-    'f=/tmp/get.$$; mkfifo $f',
-    `(printf 'GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'; sleep 60) > $f & s=$!`,
-    `nc -w 30 ${host} ${port} < $f; rc=$?`,
-    'kill $s; rm -f $f; exit $rc',
-  ].join('; ');
-  return ['sh', '-c', script];
-}
+/** A guest-side `GET /` (the library's busybox nc GET). */
+export const guestGet = (host: string, port: number): string[] => guestHttpGet(host, port);

@@ -6,6 +6,7 @@ import type { Arch } from '../manifest/arch.js';
 import { readBundle } from '../manifest/bundle.js';
 import { type Compression, MANIFEST_KEY, tarballBasename } from '../manifest/keys.js';
 import { formatBytes } from '../progress.js';
+import type { SandboxReport } from './sandbox.js';
 import { isUnchanged, readState, writeState } from './state.js';
 
 /** The commands a release runs: the same ones the actions and the CLI run. */
@@ -57,7 +58,9 @@ export interface ReleaseReport {
   manifestEtag: string;
   downloaded: string[];
   hydrated: boolean;
-  timings: Record<'build' | 'smoke' | 'publish' | 'hydrate', number>;
+  timings: Record<'build' | 'smoke' | 'publish' | 'hydrate', number> & { vm?: number };
+  /** The VM step (boot the default guest, read the release from inside it), when it ran. */
+  vm?: SandboxReport;
 }
 
 async function timed<T>(
@@ -245,6 +248,17 @@ export async function rehearseRelease(
   return { agents, manifestEtag, downloaded, hydrated: Boolean(manifestUrl), timings };
 }
 
+function vmLine(vm: SandboxReport | undefined): string {
+  if (!vm) return 'vm: not booted (vm: false, or not a file:// store)';
+  const seen = [
+    vm.fetchedManifest
+      ? 'read the published manifest through its one allowed endpoint'
+      : 'could NOT read the published manifest through its allowed endpoint',
+    vm.hostLoopbackRefused ? 'host loopback refused' : "REACHED the host's loopback",
+  ];
+  return `vm: default guest ready in ${(vm.bootMs / 1000).toFixed(1)} s (${vm.accel}); ${seen.join('; ')}; deleted`;
+}
+
 export function releaseSummary(
   report: ReleaseReport,
   where: { bucket: string; cacheDir: string },
@@ -254,11 +268,12 @@ export function releaseSummary(
   return {
     heading: 'Release rehearsal',
     lines: [
-      `build ${seconds(t.build)}, smoke ${seconds(t.smoke)}, publish ${seconds(t.publish)}, hydrate ${seconds(t.hydrate)}`,
+      `build ${seconds(t.build)}, smoke ${seconds(t.smoke)}, publish ${seconds(t.publish)}, hydrate ${seconds(t.hydrate)}${t.vm === undefined ? '' : `, vm ${seconds(t.vm)}`}`,
       `bucket: ${where.bucket} (manifest ${MANIFEST_KEY}, ETag ${report.manifestEtag})`,
       report.hydrated
         ? `cache: ${where.cacheDir} (${report.downloaded.length ? `downloaded ${report.downloaded.length}` : 'already up to date'})`
         : 'cache: not hydrated (give manifest-url to hydrate from an s3:// store)',
+      vmLine(report.vm),
     ],
     table: {
       header: ['Agent', 'Key', 'Size', 'sha256', 'Build', 'Smoke', 'Upload', 'Cache'],

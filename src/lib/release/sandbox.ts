@@ -1,0 +1,81 @@
+import { processCleanups } from '../cleanup.js';
+import { invoke } from '../command/invoke.js';
+import type { Command, Context } from '../command/types.js';
+import { driverFor } from '../vm/drivers.js';
+import { guestHttpGet } from '../vm/guest/http-get.js';
+import { loadHandle, loadHandleFile, removeHandle, stateFile } from '../vm/state.js';
+
+/** What the release's VM step saw. */
+export interface SandboxReport {
+  name: string;
+  accel: string;
+  bootMs: number;
+  /** The guest fetched the published manifest through its one allowed endpoint, byte for byte. */
+  fetchedManifest: boolean;
+  /** The host's loopback (10.0.2.2, the same port) stayed unreachable from the guest. */
+  hostLoopbackRefused: boolean;
+}
+
+export interface SandboxOptions {
+  boot: Command<unknown>;
+  name: string;
+  stateDir: string;
+  /** The release's HTTP server on the host: the only endpoint the guest may reach. */
+  server: { host: string; port: number };
+  /** Path of the manifest on that server, and the sha256 the guest must read. */
+  manifestPath: string;
+  manifestSha256: string;
+}
+
+/** In the guest: the body's sha256 (headers dropped) of an HTTP GET through busybox nc. */
+const fetchSha256 = (address: string, port: number, path: string) =>
+  guestHttpGet(address, port, path, "sed '1,/^\\r$/d' | sha256sum");
+
+/**
+ * Boots the default guest (boot-vm, the same command the action runs) allowed only
+ * the release's HTTP server, reads the published manifest from inside it through
+ * that endpoint, checks that the host's own loopback is not reachable, and deletes
+ * the VM. The sandbox-escape gate proper is its own capability; this step shows
+ * the VM a release ships to works with the release it just made.
+ */
+export async function sandboxCheck(o: SandboxOptions, ctx: Context): Promise<SandboxReport> {
+  const { name, stateDir } = o;
+  const remove = async () => {
+    const handle = await loadHandleFile(stateFile(stateDir, name));
+    if (!handle) return;
+    await (await driverFor(handle.backend)).delete(handle);
+    await removeHandle(stateDir, name);
+    ctx.log.info(`deleted VM ${name}`);
+  };
+  // A VM that came up is this step's to delete, also when the run is cancelled.
+  const tracked = processCleanups.track({ kind: 'vm', name, stateDir }, remove);
+  try {
+    const { outputs } = await invoke(
+      o.boot,
+      { name, allow: `${o.server.host}:${o.server.port}`, 'state-dir': stateDir, keep: 'true' },
+      ctx,
+    );
+    const handle = await loadHandle(stateDir, name);
+    const driver = await driverFor(handle.backend);
+    const read = async (address: string) => {
+      const run = await driver.exec(handle, fetchSha256(address, o.server.port, o.manifestPath), {
+        timeoutMs: 30_000,
+      });
+      return run.stdout.toString('utf8').split(/\s/)[0] ?? '';
+    };
+    // qemu maps the first allowed endpoint to 10.0.2.100; 10.0.2.2 is the host itself.
+    const allowed = await read('10.0.2.100');
+    const loopback = await read('10.0.2.2');
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    return {
+      name,
+      accel: outputs.accel ?? '',
+      bootMs: Number(outputs['boot-ms']),
+      fetchedManifest: allowed === o.manifestSha256,
+      hostLoopbackRefused: loopback === empty,
+    };
+  } finally {
+    await remove();
+    tracked.release();
+  }
+}
