@@ -78,8 +78,8 @@ describe('boot-vm action', () => {
         'vm-exec',
         '--command',
         'sh',
-        '--command',
-        '-c',
+        // A value starting with "-" goes inline (the CLI's parser is strict).
+        '--command=-c',
         '--command',
         'echo out; echo err >&2',
       ]);
@@ -90,8 +90,8 @@ describe('boot-vm action', () => {
         'vm-exec',
         '--command',
         'sh',
-        '--command',
-        '-c',
+        // A value starting with "-" goes inline (the CLI's parser is strict).
+        '--command=-c',
         '--command',
         'exit 7',
       ]);
@@ -109,8 +109,8 @@ describe('boot-vm action', () => {
         'vm-exec',
         '--command',
         'sh',
-        '--command',
-        '-c',
+        // A value starting with "-" goes inline (the CLI's parser is strict).
+        '--command=-c',
         '--command',
         guestGet('10.0.2.100', http.port)[2] as string,
       ]);
@@ -224,8 +224,9 @@ describe('vm-tools boot-vm (CLI)', () => {
     );
     const workDir = await workDirOf(join(stateDir, `${name}.json`));
     child.kill('SIGINT');
-    expect(await exited).toBe(1);
-    expect(stderr).toMatch(/interrupted by SIGINT; the VM was deleted/);
+    // The process's cleanup registry deletes the booting VM, then exits 130 like any cancelled step.
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/SIGINT: cancelled; removing 1 thing this step created/);
     expect(await qemuPids(`vm-tools-${name}`)).toEqual([]);
     expect(existsSync(workDir)).toBe(false);
     expect(existsSync(join(stateDir, `${name}.json`))).toBe(false);
@@ -237,7 +238,7 @@ describe('vm-tools boot-vm (CLI)', () => {
       /Input "backend" must be one of qemu, lima, smolvm; got "vbox"/,
     ],
     [['--name', ''], /Input "name" is required/],
-    [['--name', '-rf'], /Input "name" must be/],
+    [['--name=-rf'], /Input "name" must be/],
     [['--name', 'a/b'], /Input "name" must be/],
     [['--name', 'ok', '--allow', '127.0.0.1'], /Input "allow" takes one HOST:PORT/],
     [['--name', 'ok', '--allow', '10.0.0.0/8:80'], /Input "allow" takes one HOST:PORT/],
@@ -298,6 +299,8 @@ describe('vm-tools boot-vm (CLI)', () => {
       'lima',
       '--name',
       'ok',
+      '--template',
+      join(ROOT, 'templates', 'lima', 'agent-vm.yaml'),
       '--state-dir',
       stateDir,
     ]);
