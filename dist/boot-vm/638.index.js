@@ -400,8 +400,8 @@ function confirmAllowlist(dbPath, name, wanted) {
     }
 }
 
-// EXTERNAL MODULE: ./src/lib/vm/tool-process.ts
-var tool_process = __webpack_require__(2151);
+// EXTERNAL MODULE: ./src/lib/vm/tool-process.ts + 2 modules
+var tool_process = __webpack_require__(2739);
 ;// CONCATENATED MODULE: ./src/lib/vm/smolvm.ts
 
 
@@ -731,124 +731,6 @@ function describeState(state) {
     if (state === 'failed' || state === 'unreachable')
         return 'broken';
     return 'stopped';
-}
-
-
-/***/ }),
-
-/***/ 2151:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   aN: () => (/* binding */ lastWords),
-/* harmony export */   qI: () => (/* binding */ runTool)
-/* harmony export */ });
-/* unused harmony exports DEFAULT_TAIL_BYTES, TailBuffer */
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1421);
-/* harmony import */ var node_child_process__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_child_process__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _driver_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(5899);
-
-
-const DEFAULT_TAIL_BYTES = 64 * 1024;
-/** Keeps the last `limit` bytes of a stream. */
-class TailBuffer {
-    limit;
-    chunks = [];
-    size = 0;
-    dropped = false;
-    constructor(limit) {
-        this.limit = limit;
-    }
-    push(chunk) {
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limit && this.chunks.length > 0) {
-            const first = this.chunks[0];
-            const excess = this.size - this.limit;
-            this.dropped = true;
-            if (first.length <= excess) {
-                this.chunks.shift();
-                this.size -= first.length;
-            }
-            else {
-                this.chunks[0] = first.subarray(excess);
-                this.size -= excess;
-            }
-        }
-    }
-    toBuffer() {
-        return Buffer.concat(this.chunks);
-    }
-}
-/**
- * Runs a VM tool to completion and returns its exit code and output tails; it
- * never throws for a non-zero exit (the driver decides what an exit code means),
- * only when the tool cannot be started at all.
- */
-function runTool(binary, args, options = {}) {
-    const spawn = options.spawn ?? node_child_process__WEBPACK_IMPORTED_MODULE_0__.spawn;
-    const limit = options.tailBytes ?? DEFAULT_TAIL_BYTES;
-    return new Promise((resolve, reject) => {
-        // Its own process group, so a timeout also kills what the tool started
-        // (limactl shell's ssh, smolvm's helpers) instead of leaving them behind.
-        const child = spawn(binary, [...args], {
-            stdio: ['pipe', 'pipe', 'pipe'],
-            env: options.env ?? process.env,
-            detached: true,
-        });
-        const stdout = new TailBuffer(limit);
-        const stderr = new TailBuffer(limit);
-        child.stdout?.on('data', (d) => stdout.push(d));
-        child.stderr?.on('data', (d) => stderr.push(d));
-        let timedOut = false;
-        const killGroup = () => {
-            try {
-                if (child.pid !== undefined)
-                    process.kill(-child.pid, 'SIGKILL');
-            }
-            catch {
-                child.kill('SIGKILL');
-            }
-        };
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                killGroup();
-            }, options.timeoutMs);
-        const onAbort = () => killGroup();
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        // A tool that exits without reading stdin makes the write fail with EPIPE: not our error.
-        child.stdin?.on('error', () => { });
-        child.stdin?.end(options.stdin ?? undefined);
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
-            reject(new _driver_js__WEBPACK_IMPORTED_MODULE_1__/* .VmError */ .w(error.code === 'ENOENT' ? 'unavailable' : 'start_failed', error.code === 'ENOENT'
-                ? `${binary} was not found (is it installed and on PATH?)`
-                : `cannot run ${binary}: ${error.message}`, { cause: error }));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
-            resolve({
-                exitCode: code ?? (signal ? 128 + (signalNumber(signal) ?? 9) : 1),
-                stdout: stdout.toBuffer(),
-                stderr: stderr.toBuffer(),
-                timedOut,
-                truncated: stdout.dropped || stderr.dropped,
-            });
-        });
-    });
-}
-function signalNumber(signal) {
-    return { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }[signal];
-}
-/** The last line of a tool's stderr (or stdout), for one-line error messages. */
-function lastWords(run) {
-    const text = run.stderr.toString('utf8').trim() || run.stdout.toString('utf8').trim();
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    return lines.slice(-3).join(' | ') || `exit code ${run.exitCode}`;
 }
 
 

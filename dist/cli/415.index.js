@@ -1,0 +1,119 @@
+export const id = 415;
+export const ids = [415];
+export const modules = {
+
+/***/ 5197:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   l: () => (/* binding */ invoke)
+/* harmony export */ });
+/* harmony import */ var _reader_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9470);
+
+/**
+ * Runs a command in-process with inputs given by name, exactly as its action
+ * or CLI form would (same parsing, defaults and validation): how a pipeline of
+ * commands reuses them without a second code path.
+ */
+async function invoke(command, inputs, ctx) {
+    const parsed = command.parse((0,_reader_js__WEBPACK_IMPORTED_MODULE_0__/* .makeReader */ .Y)(command, (name) => inputs[name], ctx.env));
+    return command.run(parsed, ctx);
+}
+
+
+/***/ }),
+
+/***/ 5415:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  sandboxCheck: () => (/* binding */ sandboxCheck)
+});
+
+// EXTERNAL MODULE: ./src/lib/cleanup.ts
+var cleanup = __webpack_require__(2235);
+// EXTERNAL MODULE: ./src/lib/command/invoke.ts
+var invoke = __webpack_require__(5197);
+// EXTERNAL MODULE: ./src/lib/vm/drivers.ts
+var drivers = __webpack_require__(9738);
+;// CONCATENATED MODULE: ./src/lib/vm/guest/http-get.ts
+/**
+ * A guest-side HTTP GET with busybox nc, as an argv for `exec` (busybox wget
+ * segfaults in a bare initramfs). nc quits when its stdin ends, possibly before
+ * the host relay has even connected, so stdin stays open (a FIFO fed by a
+ * sleeper) until the server closes. `then` is a shell pipeline stage for the
+ * response (e.g. dropping the headers and hashing the body).
+ */
+function guestHttpGet(host, port, path = '/', then) {
+    const script = [
+        'f=/tmp/get.$$; mkfifo $f',
+        `(printf 'GET ${path} HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'; sleep 60) > $f & s=$!`,
+        `nc -w 30 ${host} ${port} < $f${then ? ` | ${then}` : ''}; rc=$?`,
+        'kill $s; rm -f $f; exit $rc',
+    ].join('; ');
+    return ['sh', '-c', script];
+}
+
+// EXTERNAL MODULE: ./src/lib/vm/state.ts
+var state = __webpack_require__(680);
+;// CONCATENATED MODULE: ./src/lib/release/sandbox.ts
+
+
+
+
+
+/** In the guest: the body's sha256 (headers dropped) of an HTTP GET through busybox nc. */
+const fetchSha256 = (address, port, path) => guestHttpGet(address, port, path, "sed '1,/^\\r$/d' | sha256sum");
+/**
+ * Boots the default guest (boot-vm, the same command the action runs) allowed only
+ * the release's HTTP server, reads the published manifest from inside it through
+ * that endpoint, checks that the host's own loopback is not reachable, and deletes
+ * the VM. The sandbox-escape gate proper is its own capability; this step shows
+ * the VM a release ships to works with the release it just made.
+ */
+async function sandboxCheck(o, ctx) {
+    const { name, stateDir } = o;
+    const remove = async () => {
+        const handle = await (0,state/* loadHandleFile */.fz)((0,state/* stateFile */.Ed)(stateDir, name));
+        if (!handle)
+            return;
+        await (await (0,drivers/* driverFor */.Q)(handle.backend)).delete(handle);
+        await (0,state/* removeHandle */.fY)(stateDir, name);
+        ctx.log.info(`deleted VM ${name}`);
+    };
+    // A VM that came up is this step's to delete, also when the run is cancelled.
+    const tracked = cleanup/* processCleanups */.hd.track({ kind: 'vm', name, stateDir }, remove);
+    try {
+        const { outputs } = await (0,invoke/* invoke */.l)(o.boot, { name, allow: `${o.server.host}:${o.server.port}`, 'state-dir': stateDir, keep: 'true' }, ctx);
+        const handle = await (0,state/* loadHandle */.Vj)(stateDir, name);
+        const driver = await (0,drivers/* driverFor */.Q)(handle.backend);
+        const read = async (address) => {
+            const run = await driver.exec(handle, fetchSha256(address, o.server.port, o.manifestPath), {
+                timeoutMs: 30_000,
+            });
+            return run.stdout.toString('utf8').split(/\s/)[0] ?? '';
+        };
+        // qemu maps the first allowed endpoint to 10.0.2.100; 10.0.2.2 is the host itself.
+        const allowed = await read('10.0.2.100');
+        const loopback = await read('10.0.2.2');
+        const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+        return {
+            name,
+            accel: outputs.accel ?? '',
+            bootMs: Number(outputs['boot-ms']),
+            fetchedManifest: allowed === o.manifestSha256,
+            hostLoopbackRefused: loopback === empty,
+        };
+    }
+    finally {
+        await remove();
+        tracked.release();
+    }
+}
+
+
+/***/ })
+
+};
