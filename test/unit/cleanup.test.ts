@@ -112,7 +112,7 @@ describe('post: saved leftovers', () => {
       parseLeftovers(
         JSON.stringify([
           { kind: 'file', path: '/a' },
-          { kind: 'vm', name: 'x' },
+          { kind: 'snapshot', name: 'x' },
         ]),
       ),
     ).toEqual([{ kind: 'file', path: '/a' }]);
