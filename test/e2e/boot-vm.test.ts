@@ -180,7 +180,9 @@ describe('boot-vm action', () => {
     child.kill('SIGKILL');
     await exited;
     const workDir = await workDirOf(join(stateDir, `${name}.json`));
-    expect(await qemuPids(workDir)).toEqual(pids);
+    // qemu outlived main. (-daemonize forks: the pids seen mid-boot and now may differ.)
+    expect(pids.length).toBeGreaterThan(0);
+    expect((await qemuPids(workDir)).length).toBeGreaterThan(0);
     const post = await runActionBundle('boot-vm', {
       phase: 'post',
       state: parseFileCommands(await readFile(stateFile, 'utf8')),
