@@ -44,8 +44,12 @@ export interface JudgeInput {
   probes: readonly Probe[];
   guest: GuestReport | undefined;
   hits: readonly CanaryHit[];
-  /** Tokens the allowed endpoints logged (the positive controls' host side). */
-  controlTokens: ReadonlySet<string>;
+  /**
+   * Tokens the allowed endpoints logged (the positive controls' host side);
+   * undefined when the caller has no such log, and then only the guest's HTTP
+   * answer vouches for a control.
+   */
+  controlTokens: ReadonlySet<string> | undefined;
   canaryFailures: readonly CanaryFailure[];
   /** Runtime/exec/plan problems found before judging. */
   problems: readonly string[];
@@ -68,15 +72,19 @@ export function judge(input: JudgeInput): GateReport {
     const hits = input.hits.filter((h) => h.token === p.token);
     const row = { probe: p.id, kind: p.kind, target: p.target, address, expected: p.expect, guest };
     if (p.expect === 'reachable') {
-      const logged = input.controlTokens.has(p.token);
-      const evidence = logged ? 'token in the endpoint log' : 'token not in the endpoint log';
+      const logged = input.controlTokens?.has(p.token) ?? true;
+      const evidence = !input.controlTokens
+        ? 'no endpoint log given (guest answer only)'
+        : logged
+          ? 'token in the endpoint log'
+          : 'token not in the endpoint log';
       const ok = seen?.result === 'reached' && logged;
       if (!ok)
         problems.push(`positive control ${p.id} (${p.target}) failed: guest ${guest}, ${evidence}`);
       rows.push({ ...row, evidence, verdict: ok ? 'ok' : 'broken' });
       continue;
     }
-    const logged = p.control !== undefined && input.controlTokens.has(p.token);
+    const logged = p.control !== undefined && input.controlTokens?.has(p.token) === true;
     if (hits.length > 0 || logged) {
       const hit = hits[0];
       const evidence = hit
