@@ -100,6 +100,8 @@ export default defineCommand({
         allow: inputs.allow,
         tempDir: scratch,
         waitS: inputs.waitS,
+        // bench/gate.mjs's baseline (never an input): the same probes one after another.
+        sequential: ctx.env.VM_TOOLS_BENCH_GATE_SEQUENTIAL === '1',
         ...(inputs.runtime ? { runtime: resolve(ctx.cwd, inputs.runtime) } : {}),
         ...(controlLog
           ? {

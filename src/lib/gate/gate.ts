@@ -36,6 +36,8 @@ export interface GateOptions {
   /** Seconds each probe may wait for an answer. */
   waitS?: number;
   tempDir?: string;
+  /** The benchmark's baseline only: run the probes one after another. */
+  sequential?: boolean;
   /** Called with the open canaries, e.g. to register their shutdown for SIGINT. */
   onCanaries?: (canaries: CanarySet) => void;
   log?: (line: string) => void;
@@ -151,7 +153,13 @@ async function prepareRuntime(
   problems: string[],
 ): Promise<boolean> {
   const script = join(scratch, 'probes.sh');
-  await writeFile(script, probeScript(probes, o.waitS === undefined ? {} : { waitS: o.waitS }));
+  await writeFile(
+    script,
+    probeScript(probes, {
+      ...(o.waitS === undefined ? {} : { waitS: o.waitS }),
+      ...(o.sequential ? { sequential: true } : {}),
+    }),
+  );
   const runtime = o.runtime ?? '/bin/busybox';
   try {
     const sha256 = createHash('sha256')

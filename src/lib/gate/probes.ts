@@ -160,6 +160,8 @@ export interface ScriptOptions {
   capS?: number;
   /** Host container-engine sockets whose presence in the guest is an exposure. */
   socketPaths?: readonly string[];
+  /** The benchmark's baseline only: one probe after another. */
+  sequential?: boolean;
 }
 
 export const ENGINE_SOCKETS = [
@@ -203,11 +205,12 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
     '  echo "PROBE $1 $r $rc"',
     '}',
   ];
+  const bg = options.sequential ? '' : ' &';
   for (const p of probes) {
-    if (p.kind === 'dns') lines.push(`dns ${p.id} ${p.address} ${p.port} ${p.token} &`);
+    if (p.kind === 'dns') lines.push(`dns ${p.id} ${p.address} ${p.port} ${p.token}${bg}`);
     else
       lines.push(
-        `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${p.kind === 'http' ? '^HTTP/' : `^${CANARY_REPLY}`}' &`,
+        `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${p.kind === 'http' ? '^HTTP/' : `^${CANARY_REPLY}`}'${bg}`,
       );
   }
   lines.push(
