@@ -119,6 +119,8 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
       controlTokens: control.tokens,
     });
     expect(down.verdict, show(down)).toBe('broken');
+    // A second run on the same guest reuses its busybox again: seconds, not a 2 MB copy.
+    expect(down.durationMs).toBeLessThan(15_000);
     expect(down.escapes).toEqual([]);
     expect(down.problems.join('\n')).toMatch(
       /positive control p1 \(allowed 127\.0\.0\.1:\d+\) failed: guest blocked/,

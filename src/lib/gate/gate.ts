@@ -144,7 +144,9 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
  * Puts the runtime and the script in the guest and proves the runtime runs before
  * trusting it. Copying 2 MB over the agent channel costs ~25 s under emulation, so
  * a guest busybox that is byte-for-byte the runtime (sha256) is copied in-guest
- * instead; either way the copy's hash is checked against the host's file.
+ * instead; either way the copy's hash is checked against the host's file. The copy
+ * lands by rename: a process of the previous run may still be executing the old
+ * file, and writing over a busy executable fails (ETXTBSY).
  */
 async function prepareRuntime(
   o: GateOptions,
@@ -170,7 +172,7 @@ async function prepareRuntime(
       [
         'sh',
         '-c',
-        `mkdir -p ${GUEST_GATE_DIR}; for f in /bin/busybox /usr/bin/busybox; do [ -f $f ] && [ "$(sha256sum $f | cut -d' ' -f1)" = ${sha256} ] && cp $f ${GUEST_RUNTIME} && echo same && exit 0; done; exit 0`,
+        `mkdir -p ${GUEST_GATE_DIR}; for f in /bin/busybox /usr/bin/busybox; do [ -f $f ] && [ "$(sha256sum $f | cut -d' ' -f1)" = ${sha256} ] && cp $f ${GUEST_RUNTIME}.new && mv -f ${GUEST_RUNTIME}.new ${GUEST_RUNTIME} && echo same && exit 0; done; exit 0`,
       ],
       { timeoutMs: 20_000 },
     );
