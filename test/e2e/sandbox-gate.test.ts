@@ -111,6 +111,23 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
       run.rows.filter((r) => r.expected === 'blocked').every((r) => r.guest.startsWith('blocked')),
     ).toBe(true);
 
+    // A host container-engine socket showing up inside the guest is an exposure.
+    await driver.exec(handle, ['sh', '-c', 'mkdir -p /run && touch /run/docker.sock']);
+    const exposed = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    await driver.exec(handle, ['rm', '-f', '/run/docker.sock']);
+    expect(exposed.verdict, show(exposed)).toBe('fail');
+    expect(exposed.escapes).toEqual([
+      expect.objectContaining({
+        probe: 'exposure',
+        evidence: 'socket /run/docker.sock inside the guest',
+      }),
+    ]);
+
     await control.close();
     const down = await runGate({
       driver,

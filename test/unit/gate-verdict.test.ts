@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { dnsAnswer } from '../../src/lib/gate/canaries.js';
 import { parseGuestOutput, planProbes, probeScript } from '../../src/lib/gate/probes.js';
 import { judge } from '../../src/lib/gate/verdict.js';
+import { qemuArgv } from '../../src/lib/vm/qemu/plan.js';
 
 let n = 0;
 const token = () => `vmg${String(++n).padStart(20, '0')}`;
@@ -144,5 +145,25 @@ describe('DNS canary answer', () => {
     expect(a.readUInt16BE(0)).toBe(0x1234);
     expect(a.readUInt16BE(6)).toBe(1);
     expect(a.subarray(12, q.length).equals(q.subarray(12))).toBe(true);
+  });
+});
+
+describe('qemu leak knob (gate tests only)', () => {
+  const plan = {
+    name: 'n',
+    accel: 'tcg' as const,
+    cpus: 1,
+    memoryMiB: 256,
+    kernel: '/k',
+    initrd: '/i',
+    workDir: '/w',
+    forwards,
+    relay: ['node', '/w/relay.cjs'],
+  };
+  const netdev = (argv: string[]) => argv[argv.indexOf('-netdev') + 1];
+  it('keeps restrict=on unless a test asks for a leaky guest', () => {
+    expect(netdev(qemuArgv(plan))).toMatch(/^user,id=net0,restrict=on,guestfwd=/);
+    expect(netdev(qemuArgv({ ...plan, restrict: true }))).toContain('restrict=on');
+    expect(netdev(qemuArgv({ ...plan, restrict: false }))).not.toContain('restrict');
   });
 });
