@@ -1,6 +1,6 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -223,6 +223,63 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     );
     // Only that forward leaks: the confined network around it holds.
     expect(new Set(run.escapes.map((e) => e.address))).toEqual(new Set([`10.0.2.101:${leakPort}`]));
+  });
+
+  it('fails when the allowed endpoint is a proxy that carries probes on to the host (CONNECT and absolute-URI GET)', async () => {
+    const seen: string[] = [];
+    // A sidecar that answers plain requests (the control) and, like an open proxy, forwards the rest.
+    const proxy = createHttpServer((req, res) => {
+      for (const m of `${req.url}`.matchAll(TOKEN_PATTERN)) seen.push(m[0]);
+      if (!req.url?.startsWith('http://')) return void res.end('sidecar-ok\n');
+      const url = new URL(req.url);
+      const upstream = connect(Number(url.port), url.hostname, () =>
+        upstream.write(`GET ${url.pathname} HTTP/1.0\r\n\r\n`),
+      );
+      upstream.on('error', () => res.destroy());
+      upstream.pipe(req.socket);
+    });
+    proxy.on('connect', (req, client, head) => {
+      const [host, port] = String(req.url).split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const endpoint = { host: '127.0.0.1', port: (proxy.address() as { port: number }).port };
+    try {
+      const handle = await boot(`t-gate-proxy-${process.pid}`, [endpoint]);
+      handles.push(handle);
+      const run = await runGate({
+        driver,
+        handle,
+        allow: [endpoint],
+        controlTokens: async () => seen,
+      });
+      expect(run.verdict, show(run)).toBe('fail');
+      for (const how of ['CONNECT', 'absolute-URI GET'])
+        expect(run.escapes, show(run)).toContainEqual(
+          expect.objectContaining({
+            address: `10.0.2.100:${endpoint.port}`,
+            target: expect.stringMatching(
+              new RegExp(
+                `^${how} to canary tcp-loopback \\(127\\.0\\.0\\.1:\\d+\\) through allowed 127\\.0\\.0\\.1:${endpoint.port}$`,
+              ),
+            ),
+            canary: 'tcp-loopback',
+            peer: expect.stringMatching(/^127\.0\.0\.1:/),
+          }),
+        );
+      // Nothing else got out: every escape went through the proxy.
+      expect(run.escapes.every((e) => e.address === `10.0.2.100:${endpoint.port}`)).toBe(true);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 
   it('is broken, not pass, when a canary cannot bind', async () => {

@@ -26,6 +26,8 @@ describe('gate plan', () => {
     const probes = plan();
     expect(probes.map((p) => `${p.kind} ${p.address}:${p.port} ${p.expect}`)).toEqual([
       'http 10.0.2.100:8080 reachable',
+      'connect 10.0.2.100:8080 blocked',
+      'proxy-get 10.0.2.100:8080 blocked',
       'http 10.0.2.2:8080 blocked',
       'tcp 10.0.2.2:4001 blocked',
       'dns 10.0.2.2:4002 blocked',
@@ -40,6 +42,10 @@ describe('gate plan', () => {
     // Every probe runs in the background, and only the copied-in runtime is used.
     expect(script.match(/ &$/gm)).toHaveLength(probes.length);
     expect(script).not.toMatch(/^\s*(nc|nslookup|grep|sleep|mkfifo) /m);
+    // Through the allowed endpoint: a CONNECT tunnel and an absolute-URI GET to the canary.
+    expect(script).toContain(
+      `'CONNECT 127.0.0.1:4001 HTTP/1.1\\r\\nHost: 127.0.0.1:4001\\r\\n\\r\\nGATE ${probes[1]?.token}\\n' 'CANARY ${probes[1]?.token}'`,
+    );
   });
 
   it('reports an allowed endpoint without a forward as unmapped', () => {
@@ -64,7 +70,7 @@ describe('gate verdict', () => {
 
   it('fails on a canary hit even when the guest says blocked, naming canary, token and peer', () => {
     const probes = plan();
-    const leak = probes[2];
+    const leak = probes.find((p) => p.kind === 'tcp' && p.address === '10.0.2.2');
     const r = judge({
       ...base,
       probes,
@@ -118,7 +124,7 @@ describe('gate verdict', () => {
     ).toBe('broken');
     const missing = parseGuestOutput(`PROBE p1 reached 0\nDONE\n`);
     expect(judge({ ...base, probes, guest: missing, controlTokens }).problems).toContain(
-      'probe p2 (allowed 127.0.0.1:8080 bypassing its forward) reported nothing',
+      'probe p4 (allowed 127.0.0.1:8080 bypassing its forward) reported nothing',
     );
     const cut = parseGuestOutput(
       probes

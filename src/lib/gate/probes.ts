@@ -13,7 +13,8 @@ export const GUEST_GATEWAY = '10.0.2.2';
 export const GUEST_DNS = '10.0.2.3';
 export const METADATA_ADDRESS = '169.254.169.254';
 
-export type ProbeKind = 'tcp' | 'http' | 'dns';
+/** `connect` / `proxy-get` ask an allowed endpoint to carry the probe to a canary (a proxy sidecar). */
+export type ProbeKind = 'tcp' | 'http' | 'dns' | 'connect' | 'proxy-get';
 
 export interface Probe {
   id: string;
@@ -26,6 +27,8 @@ export interface Probe {
   target: string;
   /** For a positive control: the allowed endpoint it must reach. */
   control?: Endpoint;
+  /** For `connect` / `proxy-get`: the canary the endpoint is asked to reach. */
+  via?: { host: string; port: number };
 }
 
 export const newToken = (): string => `vmg${randomBytes(10).toString('hex')}`;
@@ -68,6 +71,19 @@ export function planProbes(input: PlanInput): ProbePlan {
       target: `allowed ${endpoint.host}:${endpoint.port}`,
       control: endpoint,
     });
+    // The allowed endpoint is often a proxy: ask it to carry a probe to each TCP canary.
+    for (const c of tcp) {
+      const via = { host: c.bind === '0.0.0.0' ? '127.0.0.1' : c.bind, port: c.port };
+      for (const kind of ['connect', 'proxy-get'] as const)
+        add({
+          kind,
+          address: forward.guestAddress,
+          port: forward.guestPort,
+          expect: 'blocked',
+          target: `${kind === 'connect' ? 'CONNECT' : 'absolute-URI GET'} to canary ${c.id} (${via.host}:${via.port}) through allowed ${endpoint.host}:${endpoint.port}`,
+          via,
+        });
+    }
     // The allowed service itself, but straight through the gateway instead of its forward.
     add({
       kind: 'http',
@@ -172,6 +188,11 @@ export const ENGINE_SOCKETS = [
 ];
 
 function payload(p: Probe): string {
+  const via = p.via ? `${p.via.host}:${p.via.port}` : '';
+  if (p.kind === 'connect')
+    return `CONNECT ${via} HTTP/1.1\\r\\nHost: ${via}\\r\\n\\r\\nGATE ${p.token}\\n`;
+  if (p.kind === 'proxy-get')
+    return `GET http://${via}/vm-tools-gate/${p.token} HTTP/1.0\\r\\nHost: ${via}\\r\\n\\r\\n`;
   return p.kind === 'http'
     ? `GET /vm-tools-gate/${p.token} HTTP/1.0\\r\\nHost: ${p.address}\\r\\nX-Gate-Token: ${p.token}\\r\\n\\r\\n`
     : `GATE ${p.token}\\n`;
@@ -210,7 +231,7 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
     if (p.kind === 'dns') lines.push(`dns ${p.id} ${p.address} ${p.port} ${p.token}${bg}`);
     else
       lines.push(
-        `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${p.kind === 'http' ? '^HTTP/' : `^${CANARY_REPLY}`}'${bg}`,
+        `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${answerPattern(p)}'${bg}`,
       );
   }
   lines.push(
@@ -221,6 +242,13 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
     'echo DONE',
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** What proves the probe got through: an HTTP status line, or the canary's own reply (through a proxy, anywhere in the answer). */
+function answerPattern(p: Probe): string {
+  if (p.kind === 'http') return '^HTTP/';
+  if (p.kind === 'tcp') return `^${CANARY_REPLY}`;
+  return `${CANARY_REPLY} ${p.token}`;
 }
 
 export interface GuestReport {
