@@ -34,6 +34,7 @@ describe('gate plan', () => {
       'tcp 10.0.2.100:4001 blocked',
       'dns 10.0.2.100:4002 blocked',
       'dns 10.0.2.3:53 blocked',
+      'dns 8.8.8.8:53 blocked',
       'dns 10.0.2.3:4002 blocked',
       'http 169.254.169.254:80 blocked',
     ]);

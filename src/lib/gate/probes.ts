@@ -12,6 +12,8 @@ import { CANARY_REPLY, type Canary } from './canaries.js';
 export const GUEST_GATEWAY = '10.0.2.2';
 export const GUEST_DNS = '10.0.2.3';
 export const METADATA_ADDRESS = '169.254.169.254';
+/** A DNS answer from here means the guest has a path to the internet. */
+export const PUBLIC_RESOLVER = '8.8.8.8';
 
 /** `connect` / `proxy-get` ask an allowed endpoint to carry the probe to a canary (a proxy sidecar). */
 export type ProbeKind = 'tcp' | 'http' | 'dns' | 'connect' | 'proxy-get';
@@ -145,6 +147,13 @@ export function planProbes(input: PlanInput): ProbePlan {
     port: 53,
     expect: 'blocked',
     target: "slirp's DNS forwarder (the host's resolver)",
+  });
+  add({
+    kind: 'dns',
+    address: PUBLIC_RESOLVER,
+    port: 53,
+    expect: 'blocked',
+    target: 'a public DNS resolver (raw IP, no proxy)',
   });
   for (const c of udp)
     add({
