@@ -7,6 +7,7 @@ import emitManifest from './commands/emit-manifest.js';
 import { hydrateCacheCli } from './commands/hydrate-cache.js';
 import publish from './commands/publish.js';
 import release from './commands/release.js';
+import sandboxGate from './commands/sandbox-gate.js';
 import smokeTarball from './commands/smoke-tarball.js';
 import upload from './commands/upload.js';
 import vmCopyIn from './commands/vm-copy-in.js';
@@ -34,6 +35,7 @@ const COMMANDS: Command<unknown>[] = [
   vmStop,
   vmDelete,
   buildGuest,
+  sandboxGate,
 ];
 const ALIASES: Record<string, string> = { 'cache-sync': 'hydrate-cache' };
 

@@ -56,6 +56,7 @@ export async function runAction(cmd: Command<unknown>): Promise<void> {
     for (const [name, value] of Object.entries(result.outputs))
       core.setOutput(name, redactUrls(value));
     if (result.summary) await writeSummary(result.summary);
+    if (result.failure) core.setFailed(gateText(result.failure));
   } catch (error) {
     core.setFailed(gateText(errorMessage(error)));
   } finally {

@@ -103,6 +103,10 @@ export async function runCli(
     const result = await cmd.run(inputs, cliContext(io));
     if (result.summary) io.stderr(formatSummary(result.summary));
     for (const [name, value] of Object.entries(result.outputs)) io.stdout(`${name}=${value}\n`);
+    if (result.failure) {
+      io.stderr(`error: ${result.failure}\n`);
+      return 1;
+    }
     return 0;
   } catch (error) {
     io.stderr(`error: ${errorMessage(error)}\n`);

@@ -55,6 +55,8 @@ export interface Context {
 export interface CommandResult {
   outputs: Record<string, string>;
   summary?: Summary;
+  /** The step fails with this message after its outputs and summary are written (a check's verdict). */
+  failure?: string;
 }
 
 export interface Command<I = unknown> {

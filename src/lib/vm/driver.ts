@@ -34,6 +34,13 @@ export interface VmSpec {
   template?: string;
   /** smolvm: the OCI image the machine runs (`-I`). */
   image?: string;
+  /**
+   * qemu, for the sandbox gate's own tests only (never an action input): make a
+   * deliberately leaky guest, one leak at a time, to prove the gate catches it.
+   * `restrict: false` drops libslirp's `restrict=on` (the host's loopback becomes
+   * reachable through 10.0.2.2); `extraForwards` adds forwards not in `allow`.
+   */
+  qemuUnsafe?: { restrict?: boolean; extraForwards?: readonly Endpoint[] };
 }
 
 /** Enough to find and tear down a VM from another process (the post step, `vm-tools vm-delete`). */

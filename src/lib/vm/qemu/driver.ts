@@ -155,7 +155,11 @@ export class QemuDriver implements VmDriver {
     const report = await this.preflight(spec);
     const workDir = await mkdtemp(join(this.tempDir, 'vm-tools-qemu-'));
     const paths = workPaths(workDir);
-    const state: QemuState = { workDir, accel: report.accel, forwards: planForwards(spec.allow) };
+    const state: QemuState = {
+      workDir,
+      accel: report.accel,
+      forwards: planForwards([...spec.allow, ...(spec.qemuUnsafe?.extraForwards ?? [])]),
+    };
     const handle: VmHandle = {
       name: spec.name,
       backend: 'qemu',
@@ -204,6 +208,7 @@ export class QemuDriver implements VmDriver {
       workDir: state.workDir,
       forwards: state.forwards,
       relay: [this.node, workPaths(state.workDir).relayScript],
+      ...(spec.qemuUnsafe?.restrict === false ? { restrict: false } : {}),
     });
     // With -daemonize the first process exits once devices and sockets are set up.
     return new Promise((resolve) => {

@@ -44,6 +44,8 @@ export interface QemuPlan {
   forwards: readonly Forward[];
   /** argv prefix that relays one guest connection (stdin/stdout) to HOST PORT. */
   relay: readonly string[];
+  /** false only for the gate's leaky test guests (VmSpec.qemuUnsafe); default on. */
+  restrict?: boolean;
 }
 
 export const KERNEL_ARGS = [
@@ -83,7 +85,7 @@ export function qemuArgv(plan: QemuPlan): string[] {
   checkOptionSafe('Input "kernel"', plan.kernel, true);
   checkOptionSafe('Input "initrd"', plan.initrd, true);
   for (const part of plan.relay) checkOptionSafe('the relay command', part);
-  const netdev = ['user', 'id=net0', 'restrict=on'];
+  const netdev = ['user', 'id=net0', ...(plan.restrict === false ? [] : ['restrict=on'])];
   for (const f of plan.forwards) {
     netdev.push(
       `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${[...plan.relay, f.target.host, String(f.target.port)].join(' ')}`,

@@ -1,0 +1,172 @@
+/**
+ * Host-side canaries: listeners the guest must never reach. Each one records
+ * every probe token that arrives (and the peer it came from), so the verdict
+ * rests on what the host saw, not on what the guest says it did.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, type Server } from 'node:net';
+
+/** Probe tokens: DNS-label-safe so the same token works in a TCP line and a query name. */
+export const TOKEN_PATTERN = /vmg[0-9a-f]{20}/g;
+
+export interface CanarySpec {
+  id: string;
+  protocol: 'tcp' | 'udp';
+  /** Address to bind: 127.0.0.1, another 127/8 address, 0.0.0.0 … */
+  bind: string;
+  /** 0 = any free port. A fixed port lets a test aim a deliberate leak at it. */
+  port?: number;
+}
+
+export interface Canary extends Required<CanarySpec> {}
+
+export interface CanaryHit {
+  canary: string;
+  /** Undefined when something arrived without a token: still evidence of a path in. */
+  token: string | undefined;
+  peer: string;
+  atMs: number;
+}
+
+export interface CanaryFailure {
+  id: string;
+  bind: string;
+  error: string;
+}
+
+export interface CanarySet {
+  canaries: Canary[];
+  /** Canaries that could not bind: the gate cannot judge without them (verdict broken). */
+  failures: CanaryFailure[];
+  hits(): CanaryHit[];
+  close(): Promise<void>;
+}
+
+/** 127.0.0.2 is on `lo` on Linux without setup, which makes it a second loopback address for free. */
+export const DEFAULT_CANARIES: readonly CanarySpec[] = [
+  { id: 'tcp-loopback', protocol: 'tcp', bind: '127.0.0.1' },
+  { id: 'tcp-loopback-alias', protocol: 'tcp', bind: '127.0.0.2' },
+  { id: 'tcp-any', protocol: 'tcp', bind: '0.0.0.0' },
+  { id: 'udp-dns-loopback', protocol: 'udp', bind: '127.0.0.1' },
+];
+
+function tokensIn(data: Buffer): string[] {
+  return [...data.toString('latin1').matchAll(TOKEN_PATTERN)].map((m) => m[0]);
+}
+
+/**
+ * Answers a DNS query with one A record (or no answer for other types), so a
+ * probe that gets through also sees a reply; the token is in the query name.
+ */
+export function dnsAnswer(query: Buffer): Buffer | undefined {
+  if (query.length < 17) return undefined;
+  let end = 12;
+  while (end < query.length && query[end] !== 0) end += (query[end] as number) + 1;
+  const questionEnd = end + 5;
+  if (questionEnd > query.length) return undefined;
+  const isA = query.readUInt16BE(end + 1) === 1;
+  const header = Buffer.from(query.subarray(0, 12));
+  header.writeUInt16BE(0x8180, 2);
+  header.writeUInt16BE(1, 4);
+  header.writeUInt16BE(isA ? 1 : 0, 6);
+  header.writeUInt32BE(0, 8);
+  const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 192, 0, 2, 1]);
+  return Buffer.concat([header, query.subarray(12, questionEnd), ...(isA ? [answer] : [])]);
+}
+
+/** The reply a TCP probe checks for: proof the bytes went both ways. */
+export const CANARY_REPLY = 'CANARY';
+
+export async function startCanaries(
+  specs: readonly CanarySpec[] = DEFAULT_CANARIES,
+  now: () => number = Date.now,
+): Promise<CanarySet> {
+  const hits: CanaryHit[] = [];
+  const canaries: Canary[] = [];
+  const failures: CanaryFailure[] = [];
+  const closers: (() => Promise<void>)[] = [];
+  const record = (canary: string, peer: string, data: Buffer, seen: Set<string>) => {
+    for (const token of tokensIn(data)) {
+      if (seen.has(token)) continue;
+      seen.add(token);
+      hits.push({ canary, token, peer, atMs: now() });
+    }
+  };
+
+  for (const spec of specs) {
+    try {
+      if (spec.protocol === 'tcp') {
+        const open = new Set<import('node:net').Socket>();
+        const server: Server = createServer((socket) => {
+          open.add(socket);
+          socket.on('close', () => open.delete(socket));
+          const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+          const seen = new Set<string>();
+          let buffered = Buffer.alloc(0);
+          socket.setTimeout(5000, () => socket.destroy());
+          socket.on('error', () => {});
+          socket.on('data', (chunk: Buffer) => {
+            buffered = Buffer.concat([buffered, chunk]).subarray(-4096);
+            record(spec.id, peer, buffered, seen);
+            if (buffered.includes('\n')) socket.end(`${CANARY_REPLY} ${[...seen].join(' ')}\n`);
+          });
+          socket.on('close', () => {
+            if (seen.size === 0)
+              hits.push({ canary: spec.id, token: undefined, peer, atMs: now() });
+          });
+        });
+        const port = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(spec.port ?? 0, spec.bind, () => {
+            const address = server.address();
+            resolve(typeof address === 'object' && address ? address.port : 0);
+          });
+        });
+        canaries.push({ ...spec, port });
+        closers.push(
+          () =>
+            new Promise<void>((resolve) => {
+              for (const socket of open) socket.destroy();
+              server.close(() => resolve());
+            }),
+        );
+      } else {
+        const socket: UdpSocket = createSocket('udp4');
+        socket.on('message', (data, rinfo) => {
+          const seen = new Set<string>();
+          record(spec.id, `${rinfo.address}:${rinfo.port}`, data, seen);
+          if (seen.size === 0)
+            hits.push({
+              canary: spec.id,
+              token: undefined,
+              peer: `${rinfo.address}:${rinfo.port}`,
+              atMs: now(),
+            });
+          const reply = dnsAnswer(data);
+          if (reply) socket.send(reply, rinfo.port, rinfo.address);
+        });
+        const port = await new Promise<number>((resolve, reject) => {
+          socket.once('error', reject);
+          socket.bind(spec.port ?? 0, spec.bind, () => resolve(socket.address().port));
+        });
+        canaries.push({ ...spec, port });
+        closers.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+      }
+    } catch (error) {
+      failures.push({
+        id: spec.id,
+        bind: `${spec.bind}:${spec.port ?? 0}`,
+        error: (error as Error).message,
+      });
+    }
+  }
+
+  return {
+    canaries,
+    failures,
+    hits: () => [...hits],
+    close: async () => {
+      await Promise.all(closers.splice(0).map((close) => close()));
+    },
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * One gate run against a running VM: canaries up, probe runtime copied in and
+ * checked, every probe at once, then the host judges from its own logs. Every
+ * step that cannot complete becomes a problem (verdict broken), never a pass.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Endpoint, VmDriver, VmHandle } from '../vm/driver.js';
+import type { Forward } from '../vm/qemu/plan.js';
+import { type CanarySet, type CanarySpec, DEFAULT_CANARIES, startCanaries } from './canaries.js';
+import {
+  GUEST_GATE_DIR,
+  GUEST_RUNTIME,
+  GUEST_SCRIPT,
+  type GuestReport,
+  type Probe,
+  parseGuestOutput,
+  planProbes,
+  probeScript,
+  RUNTIME_CHECK,
+} from './probes.js';
+import { type GateReport, judge } from './verdict.js';
+
+export interface GateOptions {
+  driver: VmDriver;
+  handle: VmHandle;
+  /** The endpoints the guest must reach: the positive controls. */
+  allow: readonly Endpoint[];
+  /** The tokens the allowed endpoints logged so far, read after the probes ran; without it only the guest vouches for the controls. */
+  controlTokens?: () => Promise<Iterable<string>>;
+  /** Host path of a static busybox for the guest's arch (Debian's busybox-static). */
+  runtime?: string;
+  canaries?: readonly CanarySpec[];
+  /** Seconds each probe may wait for an answer. */
+  waitS?: number;
+  tempDir?: string;
+  /** The benchmark's baseline only: run the probes one after another. */
+  sequential?: boolean;
+  /** Called with the open canaries, e.g. to register their shutdown for SIGINT. */
+  onCanaries?: (canaries: CanarySet) => void;
+  log?: (line: string) => void;
+}
+
+export interface GateRun extends GateReport {
+  probes: Probe[];
+  canaries: { id: string; protocol: string; bind: string; port: number }[];
+  guestStdout: string;
+  durationMs: number;
+  probeMs: number;
+}
+
+/** The guest addresses the VM's backend gives each endpoint; only qemu records them today. */
+export function guestForwards(handle: VmHandle): Forward[] | undefined {
+  if (handle.backend !== 'qemu') return undefined;
+  const forwards = (handle.state as { forwards?: Forward[] }).forwards;
+  return Array.isArray(forwards) ? forwards : undefined;
+}
+
+/** Lets the last canary log writes and relay connections land before reading the logs. */
+const SETTLE_MS = 200;
+
+export async function runGate(o: GateOptions): Promise<GateRun> {
+  const started = performance.now();
+  const log = o.log ?? (() => {});
+  const canaries = await startCanaries(o.canaries ?? DEFAULT_CANARIES);
+  o.onCanaries?.(canaries);
+  const scratch = await mkdtemp(join(o.tempDir ?? tmpdir(), 'vm-tools-gate-'));
+  const problems: string[] = [];
+  let guest: GuestReport | undefined;
+  let guestStdout = '';
+  let probes: Probe[] = [];
+  let probeMs = 0;
+  try {
+    const forwards = guestForwards(o.handle);
+    if (!forwards)
+      problems.push(
+        `the ${o.handle.backend} backend does not say which guest address reaches which endpoint`,
+      );
+    const plan = planProbes({
+      canaries: canaries.canaries,
+      forwards: forwards ?? [],
+      allow: o.allow,
+    });
+    probes = plan.probes;
+    for (const e of plan.unmapped)
+      problems.push(`allowed endpoint ${e.host}:${e.port} has no forward into VM ${o.handle.name}`);
+    if (o.allow.length === 0)
+      problems.push('no allowed endpoint: without a positive control the gate cannot judge');
+    const ready = await prepareRuntime(o, scratch, probes, problems);
+    if (ready) {
+      const t0 = performance.now();
+      const run = await o.driver
+        .exec(o.handle, [GUEST_RUNTIME, 'sh', GUEST_SCRIPT], { timeoutMs: 60_000 })
+        .catch((error: Error) => {
+          problems.push(`the probe script could not run: ${error.message}`);
+          return undefined;
+        });
+      probeMs = performance.now() - t0;
+      if (run) {
+        guestStdout = run.stdout.toString('utf8');
+        if (run.timedOut) problems.push('the probe script timed out');
+        guest = parseGuestOutput(guestStdout);
+        log(`probes ran in ${Math.round(probeMs)} ms`);
+      }
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    }
+    let controlTokens: Set<string> | undefined;
+    try {
+      if (o.controlTokens) controlTokens = new Set(await o.controlTokens());
+    } catch (error) {
+      controlTokens = new Set();
+      problems.push(`the allowed endpoints' log could not be read: ${(error as Error).message}`);
+    }
+    const report = judge({
+      probes,
+      guest,
+      hits: canaries.hits(),
+      controlTokens,
+      canaryFailures: canaries.failures,
+      problems,
+    });
+    return {
+      ...report,
+      probes,
+      canaries: canaries.canaries.map(({ id, protocol, bind, port }) => ({
+        id,
+        protocol,
+        bind,
+        port,
+      })),
+      guestStdout,
+      durationMs: performance.now() - started,
+      probeMs,
+    };
+  } finally {
+    await canaries.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Puts the runtime and the script in the guest and proves the runtime runs before
+ * trusting it. Copying 2 MB over the agent channel costs ~25 s under emulation, so
+ * a guest busybox that is byte-for-byte the runtime (sha256) is copied in-guest
+ * instead; either way the copy's hash is checked against the host's file. The copy
+ * lands by rename: a process of the previous run may still be executing the old
+ * file, and writing over a busy executable fails (ETXTBSY).
+ */
+async function prepareRuntime(
+  o: GateOptions,
+  scratch: string,
+  probes: readonly Probe[],
+  problems: string[],
+): Promise<boolean> {
+  const script = join(scratch, 'probes.sh');
+  await writeFile(
+    script,
+    probeScript(probes, {
+      ...(o.waitS === undefined ? {} : { waitS: o.waitS }),
+      ...(o.sequential ? { sequential: true } : {}),
+    }),
+  );
+  const runtime = o.runtime ?? '/bin/busybox';
+  try {
+    const sha256 = createHash('sha256')
+      .update(await readFile(runtime))
+      .digest('hex');
+    const reuse = await o.driver.exec(
+      o.handle,
+      [
+        'sh',
+        '-c',
+        `mkdir -p ${GUEST_GATE_DIR}; for f in /bin/busybox /usr/bin/busybox; do [ -f $f ] && [ "$(sha256sum $f | cut -d' ' -f1)" = ${sha256} ] && cp $f ${GUEST_RUNTIME}.new && mv -f ${GUEST_RUNTIME}.new ${GUEST_RUNTIME} && echo same && exit 0; done; exit 0`,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    if (!reuse.stdout.toString().includes('same'))
+      await o.driver.copyIn(o.handle, runtime, GUEST_RUNTIME);
+    await o.driver.copyIn(o.handle, script, GUEST_SCRIPT);
+    const check = await o.driver.exec(
+      o.handle,
+      [
+        'sh',
+        '-c',
+        `chmod 0755 ${GUEST_RUNTIME} && [ "$(${GUEST_RUNTIME} sha256sum ${GUEST_RUNTIME} | cut -d' ' -f1)" = ${sha256} ] && ${GUEST_RUNTIME} echo ${RUNTIME_CHECK}`,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    if (check.exitCode !== 0 || !check.stdout.toString().includes(RUNTIME_CHECK)) {
+      problems.push(
+        `the probe runtime does not run in the guest or is not the host's ${runtime} (exit ${check.exitCode}): ${check.stderr.toString().trim()}`,
+      );
+      return false;
+    }
+    return true;
+  } catch (error) {
+    problems.push(`the probe runtime could not be put in the guest: ${(error as Error).message}`);
+    return false;
+  }
+}

@@ -1,0 +1,311 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { connect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_PATTERN } from '../../src/lib/gate/canaries.js';
+import { type GateRun, runGate } from '../../src/lib/gate/gate.js';
+import type { Endpoint, VmHandle, VmSpec } from '../../src/lib/vm/driver.js';
+import type { GuestImage } from '../../src/lib/vm/guest/build.js';
+import { QemuDriver } from '../../src/lib/vm/qemu/driver.js';
+import { defaultGuest } from '../support/guest.js';
+
+/** The allowed endpoint: a real HTTP server on 127.0.0.1 that logs every gate token it receives. */
+async function startControl(): Promise<{
+  endpoint: Endpoint;
+  tokens: () => Promise<string[]>;
+  close: () => Promise<void>;
+}> {
+  const seen: string[] = [];
+  const server = createHttpServer((req, res) => {
+    const text = `${req.url} ${JSON.stringify(req.headers)}`;
+    for (const m of text.matchAll(TOKEN_PATTERN)) seen.push(m[0]);
+    res.end('control-ok\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    endpoint: { host: '127.0.0.1', port },
+    tokens: async () => [...seen],
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const s: Server = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+const driver = new QemuDriver();
+let guest: GuestImage;
+
+async function boot(name: string, allow: Endpoint[], unsafe?: VmSpec['qemuUnsafe']) {
+  const spec: VmSpec = {
+    name,
+    backend: 'qemu',
+    accel: 'tcg',
+    cpus: 1,
+    memoryMiB: 256,
+    allow,
+    timeoutMs: 120_000,
+    kernel: guest.kernel,
+    initrd: guest.initrd,
+    ...(unsafe ? { qemuUnsafe: unsafe } : {}),
+  };
+  const handle = await driver.start(spec);
+  await driver.ready(handle, 120_000);
+  return handle;
+}
+
+function show(run: GateRun): string {
+  return JSON.stringify(
+    { verdict: run.verdict, escapes: run.escapes, problems: run.problems },
+    null,
+    1,
+  );
+}
+
+describe('sandbox gate against real guests (qemu, TCG)', () => {
+  const handles: VmHandle[] = [];
+  const controls: Awaited<ReturnType<typeof startControl>>[] = [];
+  let scratch: string;
+
+  beforeAll(async () => {
+    guest = await defaultGuest();
+    scratch = await mkdtemp(join(tmpdir(), 'vm-tools-gate-test-'));
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const h of handles) await driver.delete(h);
+    for (const c of controls) await c.close();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('passes the confined default guest, with the control token in the endpoint log, then is broken once the endpoint is down', async () => {
+    const control = await startControl();
+    controls.push(control);
+    const handle = await boot(`t-gate-ok-${process.pid}`, [control.endpoint]);
+    handles.push(handle);
+    const run = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    console.log(
+      `confined: ${run.probes.length} probes in ${Math.round(run.probeMs)} ms (gate ${Math.round(run.durationMs)} ms)`,
+    );
+    expect(run.verdict, show(run)).toBe('pass');
+    const controlProbe = run.probes.find((p) => p.expect === 'reachable');
+    expect(await control.tokens()).toContain(controlProbe?.token);
+    expect(run.rows.every((r) => r.verdict === 'ok')).toBe(true);
+    expect(
+      run.rows.filter((r) => r.expected === 'blocked').every((r) => r.guest.startsWith('blocked')),
+    ).toBe(true);
+
+    // A host container-engine socket showing up inside the guest is an exposure.
+    await driver.exec(handle, ['sh', '-c', 'mkdir -p /run && touch /run/docker.sock']);
+    const exposed = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    await driver.exec(handle, ['rm', '-f', '/run/docker.sock']);
+    expect(exposed.verdict, show(exposed)).toBe('fail');
+    expect(exposed.escapes).toEqual([
+      expect.objectContaining({
+        probe: 'exposure',
+        evidence: 'socket /run/docker.sock inside the guest',
+      }),
+    ]);
+
+    await control.close();
+    const down = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    expect(down.verdict, show(down)).toBe('broken');
+    // A second run on the same guest reuses its busybox again: seconds, not a 2 MB copy.
+    expect(down.durationMs).toBeLessThan(15_000);
+    expect(down.escapes).toEqual([]);
+    expect(down.problems.join('\n')).toMatch(
+      /positive control p1 \(allowed 127\.0\.0\.1:\d+\) failed: guest blocked/,
+    );
+  });
+
+  it('fails a guest without restrict=on, naming the host loopback reached through the gateway; and a lying runtime does not hide it', async () => {
+    const control = await startControl();
+    controls.push(control);
+    const handle = await boot(`t-gate-leaky-${process.pid}`, [control.endpoint], {
+      restrict: false,
+    });
+    handles.push(handle);
+    const run = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    expect(run.verdict, show(run)).toBe('fail');
+    const loopback = run.escapes.find((e) => e.canary === 'tcp-loopback');
+    expect(loopback, show(run)).toMatchObject({
+      address: expect.stringMatching(/^10\.0\.2\.2:\d+$/),
+    });
+    expect(loopback?.target).toMatch(/canary tcp-loopback \(127\.0\.0\.1:\d+\) via the gateway/);
+    expect(loopback?.peer).toMatch(/^127\.0\.0\.1:\d+$/);
+    // The allowed service itself, reached around its forward, shows up in its own log.
+    expect(run.escapes.map((e) => e.target)).toContain(
+      `allowed 127.0.0.1:${control.endpoint.port} bypassing its forward`,
+    );
+    // 127.0.0.2 is not what slirp maps the gateway to: that canary stays quiet.
+    expect(run.escapes.some((e) => e.canary === 'tcp-loopback-alias')).toBe(false);
+
+    // A runtime that runs the probes but reports every one as blocked.
+    const liar = join(scratch, 'lying-busybox');
+    await writeFile(
+      liar,
+      `#!/bin/sh\nif [ "$1" = sh ]; then shift; /bin/busybox sh "$@" | /bin/busybox sed 's/ reached / blocked /'; else exec /bin/busybox "$@"; fi\n`,
+    );
+    await chmod(liar, 0o755);
+    const lied = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+      runtime: liar,
+    });
+    expect(lied.guestStdout).not.toMatch(/ reached /);
+    expect(lied.verdict, show(lied)).toBe('fail');
+    const hidden = lied.escapes.find((e) => e.canary === 'tcp-loopback');
+    expect(hidden?.evidence).toMatch(
+      /^token vmg[0-9a-f]{20} at canary tcp-loopback from 127\.0\.0\.1:\d+$/,
+    );
+    expect(lied.rows.find((r) => r.probe === hidden?.probe)?.guest).toMatch(/^blocked/);
+  });
+
+  it('fails a guest with an extra forward to a host port not in allow, naming that forward', async () => {
+    const control = await startControl();
+    controls.push(control);
+    const leakPort = await freePort();
+    const handle = await boot(`t-gate-fwd-${process.pid}`, [control.endpoint], {
+      extraForwards: [{ host: '127.0.0.1', port: leakPort }],
+    });
+    handles.push(handle);
+    const run = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+      canaries: [
+        { id: 'tcp-loopback', protocol: 'tcp', bind: '127.0.0.1', port: leakPort },
+        { id: 'tcp-any', protocol: 'tcp', bind: '0.0.0.0' },
+        { id: 'udp-dns-loopback', protocol: 'udp', bind: '127.0.0.1' },
+      ],
+    });
+    expect(run.verdict, show(run)).toBe('fail');
+    expect(run.escapes, show(run)).toContainEqual(
+      expect.objectContaining({
+        address: `10.0.2.101:${leakPort}`,
+        target: `forward to 127.0.0.1:${leakPort}, not in allow`,
+        canary: 'tcp-loopback',
+      }),
+    );
+    // Only that forward leaks: the confined network around it holds.
+    expect(new Set(run.escapes.map((e) => e.address))).toEqual(new Set([`10.0.2.101:${leakPort}`]));
+  });
+
+  it('fails when the allowed endpoint is a proxy that carries probes on to the host (CONNECT and absolute-URI GET)', async () => {
+    const seen: string[] = [];
+    // A sidecar that answers plain requests (the control) and, like an open proxy, forwards the rest.
+    const proxy = createHttpServer((req, res) => {
+      for (const m of `${req.url}`.matchAll(TOKEN_PATTERN)) seen.push(m[0]);
+      if (!req.url?.startsWith('http://')) return void res.end('sidecar-ok\n');
+      const url = new URL(req.url);
+      const upstream = connect(Number(url.port), url.hostname, () =>
+        upstream.write(`GET ${url.pathname} HTTP/1.0\r\n\r\n`),
+      );
+      upstream.on('error', () => res.destroy());
+      upstream.pipe(req.socket);
+    });
+    proxy.on('connect', (req, client, head) => {
+      const [host, port] = String(req.url).split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const endpoint = { host: '127.0.0.1', port: (proxy.address() as { port: number }).port };
+    try {
+      const handle = await boot(`t-gate-proxy-${process.pid}`, [endpoint]);
+      handles.push(handle);
+      const run = await runGate({
+        driver,
+        handle,
+        allow: [endpoint],
+        controlTokens: async () => seen,
+      });
+      expect(run.verdict, show(run)).toBe('fail');
+      for (const how of ['CONNECT', 'absolute-URI GET'])
+        expect(run.escapes, show(run)).toContainEqual(
+          expect.objectContaining({
+            address: `10.0.2.100:${endpoint.port}`,
+            target: expect.stringMatching(
+              new RegExp(
+                `^${how} to canary tcp-loopback \\(127\\.0\\.0\\.1:\\d+\\) through allowed 127\\.0\\.0\\.1:${endpoint.port}$`,
+              ),
+            ),
+            canary: 'tcp-loopback',
+            peer: expect.stringMatching(/^127\.0\.0\.1:/),
+          }),
+        );
+      // Nothing else got out: every escape went through the proxy.
+      expect(run.escapes.every((e) => e.address === `10.0.2.100:${endpoint.port}`)).toBe(true);
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
+  });
+
+  it('is broken, not pass, when a canary cannot bind', async () => {
+    const handle = handles[0] as VmHandle;
+    const control = controls[0] as Awaited<ReturnType<typeof startControl>>;
+    const busy = await freePortHeld();
+    const run = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+      canaries: [{ id: 'tcp-loopback', protocol: 'tcp', bind: '127.0.0.1', port: busy.port }],
+    });
+    await busy.close();
+    expect(run.verdict, show(run)).toBe('broken');
+    expect(run.problems.join('\n')).toMatch(
+      /canary tcp-loopback could not bind 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+    );
+  });
+});
+
+async function freePortHeld(): Promise<{ port: number; close: () => Promise<void> }> {
+  const s: Server = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (s.address() as { port: number }).port,
+    close: () => new Promise<void>((resolve) => s.close(() => resolve())),
+  };
+}

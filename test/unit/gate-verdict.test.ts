@@ -1,0 +1,176 @@
+import { describe, expect, it } from 'vitest';
+import { dnsAnswer } from '../../src/lib/gate/canaries.js';
+import { parseGuestOutput, planProbes, probeScript } from '../../src/lib/gate/probes.js';
+import { judge } from '../../src/lib/gate/verdict.js';
+import { qemuArgv } from '../../src/lib/vm/qemu/plan.js';
+
+let n = 0;
+const token = () => `vmg${String(++n).padStart(20, '0')}`;
+const canaries = [
+  { id: 'tcp-loopback', protocol: 'tcp' as const, bind: '127.0.0.1', port: 4001 },
+  { id: 'udp-dns-loopback', protocol: 'udp' as const, bind: '127.0.0.1', port: 4002 },
+];
+const allowed = { host: '127.0.0.1', port: 8080 };
+const forwards = [{ guestAddress: '10.0.2.100', guestPort: 8080, target: allowed }];
+
+function plan() {
+  return planProbes({ canaries, forwards, allow: [allowed], token }).probes;
+}
+const allBlocked = (probes: ReturnType<typeof plan>, reached: string[] = []) =>
+  parseGuestOutput(
+    `${probes.map((p) => `PROBE ${p.id} ${reached.includes(p.id) || p.expect === 'reachable' ? 'reached' : 'blocked'} 1`).join('\n')}\nDONE\n`,
+  );
+
+describe('gate plan', () => {
+  it('probes the control, the control around its forward, each canary via the gateway and the forwarded address, DNS and metadata', () => {
+    const probes = plan();
+    expect(probes.map((p) => `${p.kind} ${p.address}:${p.port} ${p.expect}`)).toEqual([
+      'http 10.0.2.100:8080 reachable',
+      'connect 10.0.2.100:8080 blocked',
+      'proxy-get 10.0.2.100:8080 blocked',
+      'http 10.0.2.2:8080 blocked',
+      'tcp 10.0.2.2:4001 blocked',
+      'dns 10.0.2.2:4002 blocked',
+      'tcp 10.0.2.100:4001 blocked',
+      'dns 10.0.2.100:4002 blocked',
+      'dns 10.0.2.3:53 blocked',
+      'dns 8.8.8.8:53 blocked',
+      'dns 10.0.2.3:4002 blocked',
+      'http 169.254.169.254:80 blocked',
+    ]);
+    expect(new Set(probes.map((p) => p.token)).size).toBe(probes.length);
+    const script = probeScript(probes);
+    // Every probe runs in the background, and only the copied-in runtime is used.
+    expect(script.match(/ &$/gm)).toHaveLength(probes.length);
+    expect(script).not.toMatch(/^\s*(nc|nslookup|grep|sleep|mkfifo) /m);
+    // Through the allowed endpoint: a CONNECT tunnel and an absolute-URI GET to the canary.
+    expect(script).toContain(
+      `'CONNECT 127.0.0.1:4001 HTTP/1.1\\r\\nHost: 127.0.0.1:4001\\r\\n\\r\\nGATE ${probes[1]?.token}\\n' 'CANARY ${probes[1]?.token}'`,
+    );
+  });
+
+  it('reports an allowed endpoint without a forward as unmapped', () => {
+    const r = planProbes({ canaries, forwards: [], allow: [allowed], token });
+    expect(r.unmapped).toEqual([allowed]);
+  });
+});
+
+describe('gate verdict', () => {
+  const base = { hits: [], canaryFailures: [], problems: [] };
+
+  it('passes when the control is logged and nothing reached a canary', () => {
+    const probes = plan();
+    const r = judge({
+      ...base,
+      probes,
+      guest: allBlocked(probes),
+      controlTokens: new Set([probes[0]?.token as string]),
+    });
+    expect(r).toMatchObject({ verdict: 'pass', escapes: [], problems: [] });
+  });
+
+  it('fails on a canary hit even when the guest says blocked, naming canary, token and peer', () => {
+    const probes = plan();
+    const leak = probes.find((p) => p.kind === 'tcp' && p.address === '10.0.2.2');
+    const r = judge({
+      ...base,
+      probes,
+      guest: allBlocked(probes),
+      controlTokens: new Set([probes[0]?.token as string]),
+      hits: [{ canary: 'tcp-loopback', token: leak?.token, peer: '127.0.0.1:5555', atMs: 1 }],
+    });
+    expect(r.verdict).toBe('fail');
+    expect(r.escapes).toEqual([
+      expect.objectContaining({
+        probe: leak?.id,
+        address: '10.0.2.2:4001',
+        canary: 'tcp-loopback',
+        peer: '127.0.0.1:5555',
+      }),
+    ]);
+  });
+
+  it('fails on a guest answer without a hit, and on a token-less connection or an exposure', () => {
+    const probes = plan();
+    const meta = probes.at(-1);
+    const controlTokens = new Set([probes[0]?.token as string]);
+    expect(
+      judge({ ...base, probes, guest: allBlocked(probes, [meta?.id as string]), controlTokens })
+        .escapes[0],
+    ).toMatchObject({
+      target: 'cloud metadata service',
+      evidence: 'no canary hit, but the guest got an answer',
+    });
+    const tokenless = judge({
+      ...base,
+      probes,
+      guest: allBlocked(probes),
+      controlTokens,
+      hits: [{ canary: 'tcp-loopback', token: undefined, peer: '127.0.0.1:1', atMs: 1 }],
+    });
+    expect(tokenless.verdict).toBe('fail');
+    const exposed = parseGuestOutput(
+      `${probes.map((p) => `PROBE ${p.id} blocked 1`).join('\n')}\nEXPOSE mount 9p /mnt/host\nDONE\n`,
+    );
+    expect(judge({ ...base, probes, guest: exposed, controlTokens }).escapes.at(-1)?.evidence).toBe(
+      'mount 9p /mnt/host inside the guest',
+    );
+  });
+
+  it('is broken when a control fails, a probe is missing, the script was cut off or a canary did not bind', () => {
+    const probes = plan();
+    const controlTokens = new Set([probes[0]?.token as string]);
+    expect(
+      judge({ ...base, probes, guest: allBlocked(probes), controlTokens: new Set() }).verdict,
+    ).toBe('broken');
+    const missing = parseGuestOutput(`PROBE p1 reached 0\nDONE\n`);
+    expect(judge({ ...base, probes, guest: missing, controlTokens }).problems).toContain(
+      'probe p4 (allowed 127.0.0.1:8080 bypassing its forward) reported nothing',
+    );
+    const cut = parseGuestOutput(
+      probes
+        .map((p) => `PROBE ${p.id} ${p.expect === 'reachable' ? 'reached' : 'blocked'} 0`)
+        .join('\n'),
+    );
+    expect(judge({ ...base, probes, guest: cut, controlTokens }).verdict).toBe('broken');
+    const unbound = judge({
+      ...base,
+      probes,
+      guest: allBlocked(probes),
+      controlTokens,
+      canaryFailures: [{ id: 'tcp-loopback', bind: '127.0.0.1:4001', error: 'EADDRINUSE' }],
+    });
+    expect(unbound.verdict).toBe('broken');
+    expect(judge({ ...base, probes, guest: undefined, controlTokens }).verdict).toBe('broken');
+  });
+});
+
+describe('DNS canary answer', () => {
+  it('answers an A query with one record and the same id and question', () => {
+    const q = Buffer.from('12340100000100000000000003766d670000010001', 'hex');
+    const a = dnsAnswer(q) as Buffer;
+    expect(a.readUInt16BE(0)).toBe(0x1234);
+    expect(a.readUInt16BE(6)).toBe(1);
+    expect(a.subarray(12, q.length).equals(q.subarray(12))).toBe(true);
+  });
+});
+
+describe('qemu leak knob (gate tests only)', () => {
+  const plan = {
+    name: 'n',
+    accel: 'tcg' as const,
+    cpus: 1,
+    memoryMiB: 256,
+    kernel: '/k',
+    initrd: '/i',
+    workDir: '/w',
+    forwards,
+    relay: ['node', '/w/relay.cjs'],
+  };
+  const netdev = (argv: string[]) => argv[argv.indexOf('-netdev') + 1];
+  it('keeps restrict=on unless a test asks for a leaky guest', () => {
+    expect(netdev(qemuArgv(plan))).toMatch(/^user,id=net0,restrict=on,guestfwd=/);
+    expect(netdev(qemuArgv({ ...plan, restrict: true }))).toContain('restrict=on');
+    expect(netdev(qemuArgv({ ...plan, restrict: false }))).not.toContain('restrict');
+  });
+});
