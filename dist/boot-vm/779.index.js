@@ -273,7 +273,7 @@ function qemuArgv(plan) {
     checkOptionSafe('Input "initrd"', plan.initrd, true);
     for (const part of plan.relay)
         checkOptionSafe('the relay command', part);
-    const netdev = ['user', 'id=net0', 'restrict=on'];
+    const netdev = ['user', 'id=net0', ...(plan.restrict === false ? [] : ['restrict=on'])];
     for (const f of plan.forwards) {
         netdev.push(`guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${[...plan.relay, f.target.host, String(f.target.port)].join(' ')}`);
     }
@@ -501,7 +501,11 @@ class QemuDriver {
         const report = await this.preflight(spec);
         const workDir = await (0,promises_.mkdtemp)((0,external_node_path_.join)(this.tempDir, 'vm-tools-qemu-'));
         const paths = workPaths(workDir);
-        const state = { workDir, accel: report.accel, forwards: planForwards(spec.allow) };
+        const state = {
+            workDir,
+            accel: report.accel,
+            forwards: planForwards([...spec.allow, ...(spec.qemuUnsafe?.extraForwards ?? [])]),
+        };
         const handle = {
             name: spec.name,
             backend: 'qemu',
@@ -544,6 +548,7 @@ class QemuDriver {
             workDir: state.workDir,
             forwards: state.forwards,
             relay: [this.node, workPaths(state.workDir).relayScript],
+            ...(spec.qemuUnsafe?.restrict === false ? { restrict: false } : {}),
         });
         // With -daemonize the first process exits once devices and sockets are set up.
         return new Promise((resolve) => {

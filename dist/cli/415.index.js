@@ -32,6 +32,8 @@ __webpack_require__.d(__webpack_exports__, {
   sandboxCheck: () => (/* binding */ sandboxCheck)
 });
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(1455);
 // EXTERNAL MODULE: ./src/lib/cleanup.ts
 var cleanup = __webpack_require__(2235);
 // EXTERNAL MODULE: ./src/lib/command/invoke.ts
@@ -64,14 +66,14 @@ var state = __webpack_require__(680);
 
 
 
+
 /** In the guest: the body's sha256 (headers dropped) of an HTTP GET through busybox nc. */
 const fetchSha256 = (address, port, path) => guestHttpGet(address, port, path, "sed '1,/^\\r$/d' | sha256sum");
 /**
  * Boots the default guest (boot-vm, the same command the action runs) allowed only
  * the release's HTTP server, reads the published manifest from inside it through
- * that endpoint, checks that the host's own loopback is not reachable, and deletes
- * the VM. The sandbox-escape gate proper is its own capability; this step shows
- * the VM a release ships to works with the release it just made.
+ * that endpoint, checks that the host's own loopback is not reachable, runs the
+ * sandbox-escape gate on it (the same command as the action), and deletes the VM.
  */
 async function sandboxCheck(o, ctx) {
     const { name, stateDir } = o;
@@ -99,12 +101,22 @@ async function sandboxCheck(o, ctx) {
         const allowed = await read('10.0.2.100');
         const loopback = await read('10.0.2.2');
         const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+        const allow = `${o.server.host}:${o.server.port}`;
+        const gate = await ctx.log.group('sandbox-gate', () => (0,invoke/* invoke */.l)(o.gate, { name, allow, 'state-dir': stateDir, 'control-log': o.controlLog, report: o.gateReport }, ctx));
+        const report = JSON.parse(await (0,promises_.readFile)(o.gateReport, 'utf8'));
         return {
             name,
             accel: outputs.accel ?? '',
             bootMs: Number(outputs['boot-ms']),
             fetchedManifest: allowed === o.manifestSha256,
             hostLoopbackRefused: loopback === empty,
+            gate: {
+                verdict: gate.outputs.verdict ?? '',
+                probes: report.probes.length,
+                escapes: JSON.parse(gate.outputs.escapes ?? '[]').length,
+                report: o.gateReport,
+                ...(gate.failure ? { failure: gate.failure } : {}),
+            },
         };
     }
     finally {

@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { appendFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InputError } from '../lib/command/errors.js';
@@ -11,6 +12,7 @@ import bootVm from './boot-vm.js';
 import buildTarball from './build-tarball.js';
 import { hydrateCacheCli } from './hydrate-cache.js';
 import publish from './publish.js';
+import sandboxGate from './sandbox-gate.js';
 import { parseStoreConfig, S3_CLIENT_INPUTS, STORE_INPUTS } from './shared/store-inputs.js';
 import smokeTarball from './smoke-tarball.js';
 
@@ -114,11 +116,16 @@ export default defineCommand({
     }
     // A file:// bucket is served over HTTP on loopback, so the cache is hydrated the way clients fetch it.
     let server: { url: string; close(): Promise<void> } | undefined;
+    const controlLog = join(inputs.workDir, 'vm-control.log');
     let manifestUrl = inputs.manifestUrl;
     if (manifestUrl === undefined && inputs.store.kind === 'file') {
       const { startStaticServer } = await import('../lib/http/static-server.js');
       await mkdir(inputs.store.dir, { recursive: true });
-      const started = await startStaticServer(inputs.store.dir);
+      await writeFile(controlLog, '');
+      // Every path the server answered: the gate's evidence that its controls arrived.
+      const started = await startStaticServer(inputs.store.dir, {
+        onRequest: (r) => appendFileSync(controlLog, `${r.path}\n`),
+      });
       server = started;
       manifestUrl = `${started.url}${MANIFEST_KEY}`;
     }
@@ -163,11 +170,14 @@ export default defineCommand({
         const url = new URL(server.url);
         const started = performance.now();
         vm = await ctx.log.group(
-          'boot-vm (the default guest, allowed only this release)',
+          'boot-vm + sandbox-gate (the default guest, allowed only this release)',
           async () =>
             sandboxCheck(
               {
                 boot: bootVm,
+                gate: sandboxGate,
+                controlLog,
+                gateReport: join(inputs.workDir, 'gate-report.json'),
                 name: 'vm-tools-release',
                 stateDir: join(inputs.workDir, 'vms'),
                 server: { host: url.hostname, port: Number(url.port) },
@@ -181,16 +191,16 @@ export default defineCommand({
       }
       const full = { ...report, ...(vm ? { vm } : {}) };
       const summary = releaseSummary(full, { bucket: inputs.storeUrl, cacheDir: inputs.cacheDir });
-      if (vm && !(vm.fetchedManifest && vm.hostLoopbackRefused)) {
-        // The report first, then the failure: what the VM saw is the point.
-        for (const line of summary.lines ?? []) ctx.log.info(line);
-        throw new Error(
-          vm.fetchedManifest
-            ? `vm: the guest reached the host's loopback through 10.0.2.2; the VM is not confined`
-            : `vm: the guest could not read the published manifest through its allowed endpoint`,
-        );
-      }
+      // The report first, then the failure: what the VM saw is the point.
+      const failure = !vm
+        ? undefined
+        : !vm.fetchedManifest
+          ? 'vm: the guest could not read the published manifest through its allowed endpoint'
+          : !vm.hostLoopbackRefused
+            ? "vm: the guest reached the host's loopback through 10.0.2.2; the VM is not confined"
+            : vm.gate.failure;
       return {
+        ...(failure ? { failure } : {}),
         outputs: {
           'manifest-etag': report.manifestEtag,
           bucket: inputs.storeUrl,

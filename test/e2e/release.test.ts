@@ -55,6 +55,7 @@ interface Report {
     bootMs: number;
     fetchedManifest: boolean;
     hostLoopbackRefused: boolean;
+    gate: { verdict: string; probes: number; escapes: number; report: string };
   };
 }
 
@@ -125,9 +126,16 @@ describe('vm-tools release (./scripts/demo from a clean clone)', () => {
       hostLoopbackRefused: true,
     });
     expect(['kvm', 'tcg']).toContain(report.vm?.accel);
+    // The sandbox-escape gate ran on it and the host saw its control arrive.
+    expect(report.vm?.gate).toMatchObject({ verdict: 'pass', escapes: 0 });
+    expect(report.vm?.gate.probes).toBeGreaterThan(10);
+    const gateReport = JSON.parse(await readFile(report.vm?.gate.report as string, 'utf8')) as {
+      verdict: string;
+    };
+    expect(gateReport.verdict).toBe('pass');
     expect(report.vm?.bootMs).toBeGreaterThan(0);
     expect(run.stderr).toMatch(
-      /vm: default guest ready in [\d.]+ s \((kvm|tcg)\); read the published manifest through its one allowed endpoint; host loopback refused; deleted/,
+      /vm: default guest ready in [\d.]+ s \((kvm|tcg)\); read the published manifest through its one allowed endpoint; host loopback refused; sandbox gate pass \(\d+ probes, 0 escapes; [^)]+\); deleted/,
     );
     expect(await qemuPids('vm-tools-release')).toEqual([]);
     expect(await filesUnder(join(work, 'vms'))).toEqual([]);

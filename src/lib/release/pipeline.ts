@@ -256,7 +256,8 @@ function vmLine(vm: SandboxReport | undefined): string {
       : 'could NOT read the published manifest through its allowed endpoint',
     vm.hostLoopbackRefused ? 'host loopback refused' : "REACHED the host's loopback",
   ];
-  return `vm: default guest ready in ${(vm.bootMs / 1000).toFixed(1)} s (${vm.accel}); ${seen.join('; ')}; deleted`;
+  const gate = `sandbox gate ${vm.gate.verdict} (${vm.gate.probes} probes, ${vm.gate.escapes} escapes; ${vm.gate.report})`;
+  return `vm: default guest ready in ${(vm.bootMs / 1000).toFixed(1)} s (${vm.accel}); ${seen.join('; ')}; ${gate}; deleted`;
 }
 
 export function releaseSummary(

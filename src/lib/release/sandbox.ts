@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { processCleanups } from '../cleanup.js';
 import { invoke } from '../command/invoke.js';
 import type { Command, Context } from '../command/types.js';
@@ -14,10 +15,17 @@ export interface SandboxReport {
   fetchedManifest: boolean;
   /** The host's loopback (10.0.2.2, the same port) stayed unreachable from the guest. */
   hostLoopbackRefused: boolean;
+  /** The sandbox-escape gate's verdict on this VM, its probe count and escapes. */
+  gate: { verdict: string; probes: number; escapes: number; report: string; failure?: string };
 }
 
 export interface SandboxOptions {
   boot: Command<unknown>;
+  gate: Command<unknown>;
+  /** The file the release's HTTP server logs request paths to (the gate's control evidence). */
+  controlLog: string;
+  /** Where the gate's JSON report goes. */
+  gateReport: string;
   name: string;
   stateDir: string;
   /** The release's HTTP server on the host: the only endpoint the guest may reach. */
@@ -34,9 +42,8 @@ const fetchSha256 = (address: string, port: number, path: string) =>
 /**
  * Boots the default guest (boot-vm, the same command the action runs) allowed only
  * the release's HTTP server, reads the published manifest from inside it through
- * that endpoint, checks that the host's own loopback is not reachable, and deletes
- * the VM. The sandbox-escape gate proper is its own capability; this step shows
- * the VM a release ships to works with the release it just made.
+ * that endpoint, checks that the host's own loopback is not reachable, runs the
+ * sandbox-escape gate on it (the same command as the action), and deletes the VM.
  */
 export async function sandboxCheck(o: SandboxOptions, ctx: Context): Promise<SandboxReport> {
   const { name, stateDir } = o;
@@ -67,12 +74,28 @@ export async function sandboxCheck(o: SandboxOptions, ctx: Context): Promise<San
     const allowed = await read('10.0.2.100');
     const loopback = await read('10.0.2.2');
     const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const allow = `${o.server.host}:${o.server.port}`;
+    const gate = await ctx.log.group('sandbox-gate', () =>
+      invoke(
+        o.gate,
+        { name, allow, 'state-dir': stateDir, 'control-log': o.controlLog, report: o.gateReport },
+        ctx,
+      ),
+    );
+    const report = JSON.parse(await readFile(o.gateReport, 'utf8')) as { probes: unknown[] };
     return {
       name,
       accel: outputs.accel ?? '',
       bootMs: Number(outputs['boot-ms']),
       fetchedManifest: allowed === o.manifestSha256,
       hostLoopbackRefused: loopback === empty,
+      gate: {
+        verdict: gate.outputs.verdict ?? '',
+        probes: report.probes.length,
+        escapes: (JSON.parse(gate.outputs.escapes ?? '[]') as unknown[]).length,
+        report: o.gateReport,
+        ...(gate.failure ? { failure: gate.failure } : {}),
+      },
     };
   } finally {
     await remove();
