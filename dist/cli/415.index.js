@@ -38,6 +38,8 @@ var promises_ = __webpack_require__(1455);
 var cleanup = __webpack_require__(2235);
 // EXTERNAL MODULE: ./src/lib/command/invoke.ts
 var invoke = __webpack_require__(5197);
+// EXTERNAL MODULE: ./src/lib/vm/delete.ts
+var vm_delete = __webpack_require__(3662);
 // EXTERNAL MODULE: ./src/lib/vm/drivers.ts
 var drivers = __webpack_require__(9738);
 ;// CONCATENATED MODULE: ./src/lib/vm/guest/http-get.ts
@@ -67,6 +69,7 @@ var state = __webpack_require__(680);
 
 
 
+
 /** In the guest: the body's sha256 (headers dropped) of an HTTP GET through busybox nc. */
 const fetchSha256 = (address, port, path) => guestHttpGet(address, port, path, "sed '1,/^\\r$/d' | sha256sum");
 /**
@@ -78,12 +81,8 @@ const fetchSha256 = (address, port, path) => guestHttpGet(address, port, path, "
 async function sandboxCheck(o, ctx) {
     const { name, stateDir } = o;
     const remove = async () => {
-        const handle = await (0,state/* loadHandleFile */.fz)((0,state/* stateFile */.Ed)(stateDir, name));
-        if (!handle)
-            return;
-        await (await (0,drivers/* driverFor */.Q)(handle.backend)).delete(handle);
-        await (0,state/* removeHandle */.fY)(stateDir, name);
-        ctx.log.info(`deleted VM ${name}`);
+        if (await (0,vm_delete/* deleteVm */.p)(stateDir, name))
+            ctx.log.info(`deleted VM ${name}`);
     };
     // A VM that came up is this step's to delete, also when the run is cancelled.
     const tracked = cleanup/* processCleanups */.hd.track({ kind: 'vm', name, stateDir }, remove);

@@ -4,17 +4,12 @@ import { InputError } from '../lib/command/errors.js';
 import { boolean, integer, list, oneOf, optional } from '../lib/command/inputs.js';
 import type { Context } from '../lib/command/types.js';
 import { defineCommand } from '../lib/command/types.js';
+import { deleteVm } from '../lib/vm/delete.js';
 import { type AccelRequest, BACKENDS, type VmHandle, type VmSpec } from '../lib/vm/driver.js';
 import { driverFor } from '../lib/vm/drivers.js';
 import { buildGuest, defaultGuestCacheDir } from '../lib/vm/guest/build.js';
 import { parseAllow } from '../lib/vm/spec.js';
-import {
-  loadHandle,
-  loadHandleFile,
-  removeHandle,
-  saveHandle,
-  stateFile,
-} from '../lib/vm/state.js';
+import { loadHandleFile, removeHandle, saveHandle, stateFile } from '../lib/vm/state.js';
 import { GUEST_DIR_INPUT } from './build-guest.js';
 import {
   asInput,
@@ -200,13 +195,10 @@ async function post(ctx: Context): Promise<void> {
     );
     return;
   }
-  const handle = await loadHandle(stateDir, name).catch(() => undefined);
-  if (!handle) {
+  if (!(await deleteVm(stateDir, name))) {
     ctx.log.info(`VM ${name} has no state file left; nothing to tear down.`);
     return;
   }
-  await (await driverFor(handle.backend)).delete(handle);
-  await removeHandle(stateDir, name);
   ctx.log.info(`deleted VM ${name}`);
 }
 

@@ -1,6 +1,5 @@
 import { defineCommand } from '../lib/command/types.js';
-import { driverFor } from '../lib/vm/drivers.js';
-import { loadHandleFile, removeHandle, stateFile } from '../lib/vm/state.js';
+import { deleteVm } from '../lib/vm/delete.js';
 import {
   NAME_INPUT,
   nameInput,
@@ -20,13 +19,10 @@ export default defineCommand({
   },
   async run(inputs, ctx) {
     const dir = resolveStateDir(inputs.stateDir, ctx.env);
-    const handle = await loadHandleFile(stateFile(dir, inputs.name));
-    if (!handle) {
+    if (!(await deleteVm(dir, inputs.name))) {
       ctx.log.info(`no VM named ${inputs.name} in ${dir}`);
       return { outputs: { deleted: 'false' } };
     }
-    await (await driverFor(handle.backend)).delete(handle);
-    await removeHandle(dir, inputs.name);
     ctx.log.info(`deleted VM ${inputs.name}`);
     return { outputs: { deleted: 'true' } };
   },

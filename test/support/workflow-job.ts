@@ -40,7 +40,7 @@ export interface JobRun {
 }
 
 /** `./actions/x` or `./.vm-tools/actions/x` (this repository checked out beside the caller's). */
-function localAction(uses: string): string | undefined {
+export function localAction(uses: string): string | undefined {
   return /^\.\/(?:\.vm-tools\/)?actions\/([a-z-]+)$/.exec(uses)?.[1];
 }
 

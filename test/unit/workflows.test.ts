@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from '../support/runner.js';
+import { localAction } from '../support/workflow-job.js';
 
 /**
  * Rules over the parsed workflow and composite files that neither actionlint nor
@@ -67,11 +68,6 @@ const gh = (inner: string) => ['$', '{{ ', inner, ' }}'].join('');
 
 const refs = (exprs: string[], pattern: RegExp) =>
   exprs.flatMap((e) => [...e.matchAll(pattern)].map((m) => m.slice(1)));
-
-/** Where a local `uses:` points in this repository (`./actions/x`, `./.vm-tools/actions/x`). */
-function localAction(uses: string): string | undefined {
-  return /^\.\/(?:\.vm-tools\/)?actions\/([a-z-]+)$/.exec(uses)?.[1];
-}
 
 function checkUses(where: string, step: Step, given: Record<string, unknown> | undefined) {
   const uses = step.uses as string;

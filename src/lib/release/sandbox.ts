@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { processCleanups } from '../cleanup.js';
 import { invoke } from '../command/invoke.js';
 import type { Command, Context } from '../command/types.js';
+import { deleteVm } from '../vm/delete.js';
 import { driverFor } from '../vm/drivers.js';
 import { guestHttpGet } from '../vm/guest/http-get.js';
-import { loadHandle, loadHandleFile, removeHandle, stateFile } from '../vm/state.js';
+import { loadHandle } from '../vm/state.js';
 
 /** What the release's VM step saw. */
 export interface SandboxReport {
@@ -48,11 +49,7 @@ const fetchSha256 = (address: string, port: number, path: string) =>
 export async function sandboxCheck(o: SandboxOptions, ctx: Context): Promise<SandboxReport> {
   const { name, stateDir } = o;
   const remove = async () => {
-    const handle = await loadHandleFile(stateFile(stateDir, name));
-    if (!handle) return;
-    await (await driverFor(handle.backend)).delete(handle);
-    await removeHandle(stateDir, name);
-    ctx.log.info(`deleted VM ${name}`);
+    if (await deleteVm(stateDir, name)) ctx.log.info(`deleted VM ${name}`);
   };
   // A VM that came up is this step's to delete, also when the run is cancelled.
   const tracked = processCleanups.track({ kind: 'vm', name, stateDir }, remove);
