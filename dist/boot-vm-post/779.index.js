@@ -11,7 +11,8 @@ __webpack_require__.r(__webpack_exports__);
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
   KVM_HELP: () => (/* binding */ KVM_HELP),
-  QemuDriver: () => (/* binding */ QemuDriver)
+  QemuDriver: () => (/* binding */ QemuDriver),
+  UNSAFE_DNS_ADDRESS: () => (/* binding */ UNSAFE_DNS_ADDRESS)
 });
 
 // EXTERNAL MODULE: external "node:child_process"
@@ -273,8 +274,10 @@ function qemuArgv(plan) {
     checkOptionSafe('Input "initrd"', plan.initrd, true);
     for (const part of plan.relay)
         checkOptionSafe('the relay command', part);
+    if (plan.share)
+        checkOptionSafe('the shared directory', plan.share);
     const netdev = ['user', 'id=net0', ...(plan.restrict === false ? [] : ['restrict=on'])];
-    for (const f of plan.forwards) {
+    for (const f of [...plan.forwards, ...(plan.unlisted ?? [])]) {
         netdev.push(`guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${[...plan.relay, f.target.host, String(f.target.port)].join(' ')}`);
     }
     return [
@@ -315,6 +318,9 @@ function qemuArgv(plan) {
         netdev.join(','),
         '-device',
         'virtio-net-pci,netdev=net0,romfile=',
+        ...(plan.share
+            ? ['-virtfs', `local,path=${plan.share},mount_tag=hostshare,security_model=none,readonly=on`]
+            : []),
         '-daemonize',
         '-pidfile',
         paths.pidFile,
@@ -392,14 +398,15 @@ async function killQemu(pid, options = {}) {
 /**
  * What libslirp runs for each guest connection to a forwarded address (the
  * guestfwd `cmd:` form): the guest's socket is its stdin/stdout, and it relays
- * to HOST PORT. A dozen lines of Node we control, instead of depending on a
+ * to HOST PORT (or, for a HOST that is a path, to that unix socket: the gate's
+ * leaky test guests only). A dozen lines of Node we control, instead of depending on a
  * socat or netcat the host may not have.
  */
 const RELAY_SCRIPT = `'use strict';
 const net = require('node:net');
 const [host, port] = process.argv.slice(2);
 const guest = new net.Socket({ fd: 0, readable: true, writable: true });
-const upstream = net.connect(Number(port), host);
+const upstream = host.startsWith('/') ? net.connect(host) : net.connect(Number(port), host);
 guest.pipe(upstream);
 upstream.pipe(guest);
 const end = () => { guest.destroy(); upstream.destroy(); };
@@ -428,6 +435,8 @@ for (const s of [guest, upstream]) { s.on('error', end); s.on('close', end); }
 const KVM_HELP = 'give the runner user read+write access to /dev/kvm: add it to the kvm group, or on GitHub-hosted runners install the udev rule ' +
     `(echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' | sudo tee /etc/udev/rules.d/99-kvm4all.rules; sudo udevadm control --reload-rules; sudo udevadm trigger --name-match=kvm)`;
 const LOG_TAIL_LINES = 30;
+/** Where a leaky test guest's host resolver answers (VmSpec.qemuUnsafe.dnsViaHost). */
+const UNSAFE_DNS_ADDRESS = '10.0.2.53';
 async function tail(path, lines = LOG_TAIL_LINES) {
     const text = await (0,promises_.readFile)(path, 'utf8').catch(() => '');
     return text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -549,6 +558,18 @@ class QemuDriver {
             forwards: state.forwards,
             relay: [this.node, workPaths(state.workDir).relayScript],
             ...(spec.qemuUnsafe?.restrict === false ? { restrict: false } : {}),
+            ...(spec.qemuUnsafe?.dnsViaHost
+                ? {
+                    unlisted: [
+                        {
+                            guestAddress: UNSAFE_DNS_ADDRESS,
+                            guestPort: 53,
+                            target: spec.qemuUnsafe.dnsViaHost,
+                        },
+                    ],
+                }
+                : {}),
+            ...(spec.qemuUnsafe?.share ? { share: spec.qemuUnsafe.share } : {}),
         });
         // With -daemonize the first process exits once devices and sockets are set up.
         return new Promise((resolve) => {

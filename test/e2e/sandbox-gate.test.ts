@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN_PATTERN } from '../../src/lib/gate/canaries.js';
+import { DEFAULT_CANARIES, TOKEN_PATTERN } from '../../src/lib/gate/canaries.js';
 import { type GateRun, runGate } from '../../src/lib/gate/gate.js';
 import type { Endpoint, VmHandle, VmSpec } from '../../src/lib/vm/driver.js';
 import type { GuestImage } from '../../src/lib/vm/guest/build.js';
@@ -282,6 +283,112 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     }
   });
 
+  it('fails a guest whose resolver is the host: the canary-zone query arrives over TCP, and only that is named', async () => {
+    const control = await startControl();
+    controls.push(control);
+    const dnsPort = await freePort();
+    const handle = await boot(`t-gate-dns-${process.pid}`, [control.endpoint], {
+      dnsViaHost: { host: '127.0.0.1', port: dnsPort },
+    });
+    handles.push(handle);
+    // The guest was handed the host's resolver (as DHCP would): its programs' DNS goes there.
+    await driver.exec(handle, [
+      'sh',
+      '-c',
+      'mkdir -p /etc && echo "nameserver 10.0.2.53" > /etc/resolv.conf',
+    ]);
+    const run = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+      canaries: DEFAULT_CANARIES.map((c) => (c.id === 'dns-zone' ? { ...c, port: dnsPort } : c)),
+    });
+    expect(run.verdict, show(run)).toBe('fail');
+    expect(run.escapes, show(run)).toEqual([
+      expect.objectContaining({
+        address: '10.0.2.53:53',
+        target: "the guest's resolver 10.0.2.53 (from /etc/resolv.conf) over TCP",
+        canary: 'dns-zone',
+        evidence: expect.stringMatching(
+          /^token vmg[0-9a-f]{20} at canary dns-zone from 127\.0\.0\.1:\d+$/,
+        ),
+      }),
+    ]);
+    // The answer came back to the guest too; UDP to the same resolver stays dropped by restrict=on.
+    const rows = run.rows.filter((r) => r.address === '10.0.2.53:53');
+    expect(rows.map((r) => `${r.kind} ${r.guest.split(' ')[0]} ${r.verdict}`).sort()).toEqual([
+      'dns blocked ok',
+      'dns-tcp reached escape',
+    ]);
+  });
+
+  it('fails a guest with a host directory shared over 9p, naming the share', async () => {
+    const control = await startControl();
+    controls.push(control);
+    const shared = await mkdtemp(join(scratch, 'shared-'));
+    const handle = await boot(`t-gate-9p-${process.pid}`, [control.endpoint], { share: shared });
+    handles.push(handle);
+    const run = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    expect(run.verdict, show(run)).toBe('fail');
+    expect(run.escapes, show(run)).toEqual([
+      expect.objectContaining({
+        probe: 'exposure',
+        target: 'host share (a 9p/virtiofs device)',
+        evidence: expect.stringMatching(/^share 9p virtio\d+ .*inside the guest$/),
+      }),
+    ]);
+  });
+
+  it('fails a guest with a forward to a host engine socket that answers _ping, naming the engine API', async () => {
+    const control = await startControl();
+    controls.push(control);
+    const socket = join(scratch, 'engine.sock');
+    const pinged: string[] = [];
+    // A stand-in for dockerd/podman's API on a unix socket: _ping answers OK with Api-Version.
+    const engine = createHttpServer((req, res) => {
+      for (const m of JSON.stringify(req.headers).matchAll(TOKEN_PATTERN)) pinged.push(m[0]);
+      if (req.url === '/_ping') {
+        res.writeHead(200, { 'Api-Version': '1.41', 'Content-Type': 'text/plain' });
+        return void res.end('OK');
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => engine.listen(socket, resolve));
+    try {
+      const handle = await boot(`t-gate-engine-${process.pid}`, [control.endpoint], {
+        extraForwards: [{ host: socket, port: 2375 }],
+      });
+      handles.push(handle);
+      const run = await runGate({
+        driver,
+        handle,
+        allow: [control.endpoint],
+        controlTokens: control.tokens,
+      });
+      expect(run.verdict, show(run)).toBe('fail');
+      const ping = run.escapes.find((e) => e.target.startsWith('a container engine API'));
+      expect(ping, show(run)).toMatchObject({
+        address: '10.0.2.101:2375',
+        target: `a container engine API (_ping) on the forward to ${socket}:2375, not in allow`,
+        evidence: 'no canary hit, but the guest got an answer',
+      });
+      // The engine really was asked: the probe's token is in its request log.
+      const probe = run.probes.find((p) => p.id === ping?.probe);
+      expect(pinged).toContain(probe?.token);
+      // Everything that got out went to that one forward.
+      expect(new Set(run.escapes.map((e) => e.address))).toEqual(new Set(['10.0.2.101:2375']));
+    } finally {
+      engine.closeAllConnections();
+      await new Promise<void>((resolve) => engine.close(() => resolve()));
+    }
+  });
+
   it('is broken, not pass, when a canary cannot bind', async () => {
     const handle = handles[0] as VmHandle;
     const control = controls[0] as Awaited<ReturnType<typeof startControl>>;
@@ -298,6 +405,35 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     expect(run.problems.join('\n')).toMatch(
       /canary tcp-loopback could not bind 127\.0\.0\.1:\d+: .*EADDRINUSE/,
     );
+  });
+
+  it('is broken, not pass, when the probe runtime cannot run, and when exec into the guest fails', async () => {
+    const handle = handles[0] as VmHandle;
+    const control = controls[0] as Awaited<ReturnType<typeof startControl>>;
+    // Not a program at all (as a busybox for the wrong arch would be): it must not be trusted.
+    const garbage = join(scratch, 'not-a-binary');
+    await writeFile(garbage, randomBytes(4096));
+    const noRuntime = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+      runtime: garbage,
+    });
+    expect(noRuntime.verdict, show(noRuntime)).toBe('broken');
+    expect(noRuntime.problems.join('\n')).toMatch(/the probe runtime does not run in the guest/);
+    expect(noRuntime.escapes).toEqual([]);
+
+    // The VM is gone: nothing can run inside it.
+    await driver.delete(handle);
+    const noExec = await runGate({
+      driver,
+      handle,
+      allow: [control.endpoint],
+      controlTokens: control.tokens,
+    });
+    expect(noExec.verdict, show(noExec)).toBe('broken');
+    expect(noExec.problems.join('\n')).toMatch(/the guest cannot be inspected \(exec failed\)/);
   });
 });
 

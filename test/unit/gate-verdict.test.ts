@@ -1,5 +1,7 @@
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { dnsAnswer } from '../../src/lib/gate/canaries.js';
+import { CANARY_ZONE, dnsAnswer, dnsQuery, startCanaries } from '../../src/lib/gate/canaries.js';
 import { parseGuestOutput, planProbes, probeScript } from '../../src/lib/gate/probes.js';
 import { judge } from '../../src/lib/gate/verdict.js';
 import { qemuArgv } from '../../src/lib/vm/qemu/plan.js';
@@ -34,8 +36,13 @@ describe('gate plan', () => {
       'tcp 10.0.2.100:4001 blocked',
       'dns 10.0.2.100:4002 blocked',
       'dns 10.0.2.3:53 blocked',
+      'dns-tcp 10.0.2.3:53 blocked',
+      'dns-tcp 10.0.2.2:53 blocked',
       'dns 8.8.8.8:53 blocked',
+      'dns-tcp 8.8.8.8:53 blocked',
       'dns 10.0.2.3:4002 blocked',
+      'engine 10.0.2.2:2375 blocked',
+      'icmp 8.8.8.8:0 blocked',
       'http 169.254.169.254:80 blocked',
     ]);
     expect(new Set(probes.map((p) => p.token)).size).toBe(probes.length);
@@ -47,6 +54,45 @@ describe('gate plan', () => {
     expect(script).toContain(
       `'CONNECT 127.0.0.1:4001 HTTP/1.1\\r\\nHost: 127.0.0.1:4001\\r\\n\\r\\nGATE ${probes[1]?.token}\\n' 'CANARY ${probes[1]?.token}'`,
     );
+  });
+
+  it("adds the guest's resolvers, the runner's LAN address and an engine _ping on every forward not in allow", () => {
+    const extra = {
+      guestAddress: '10.0.2.101',
+      guestPort: 2375,
+      target: { host: '/run/e.sock', port: 2375 },
+    };
+    const any = { id: 'tcp-any', protocol: 'tcp' as const, bind: '0.0.0.0', port: 4003 };
+    const probes = planProbes({
+      canaries: [...canaries, any],
+      forwards: [...forwards, extra],
+      allow: [allowed],
+      resolvers: ['10.0.2.3', '10.0.2.53'],
+      hostAddresses: ['192.168.1.7'],
+      token,
+    }).probes;
+    const lines = probes.map((p) => `${p.kind} ${p.address}:${p.port} ${p.target}`);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        "dns 10.0.2.53:53 the guest's resolver 10.0.2.53 (from /etc/resolv.conf)",
+        "dns-tcp 10.0.2.53:53 the guest's resolver 10.0.2.53 (from /etc/resolv.conf) over TCP",
+        'engine 10.0.2.101:2375 a container engine API (_ping) on the forward to /run/e.sock:2375, not in allow',
+        "tcp 192.168.1.7:4003 canary tcp-any (0.0.0.0:4003) via the runner's address 192.168.1.7",
+        "icmp 192.168.1.7:0 ICMP echo to the runner's address 192.168.1.7",
+      ]),
+    );
+    // slirp's own DNS address is probed once, not again as a resolv.conf entry.
+    expect(lines.filter((l) => l.startsWith('dns 10.0.2.3:53 '))).toHaveLength(1);
+    const script = probeScript(probes);
+    const dnsTcp = probes.find((p) => p.kind === 'dns-tcp' && p.address === '10.0.2.53');
+    // DNS over TCP: a length-prefixed query for <token>.gate.invalid, written as octal escapes.
+    expect(script).toMatch(
+      new RegExp(
+        `^stream ${dnsTcp?.id} 10\\.0\\.2\\.53 53 '(\\\\[0-7]{3})+' '${dnsTcp?.token}' &$`,
+        'm',
+      ),
+    );
+    expect(script).toContain('GET /_ping HTTP/1.0');
   });
 
   it('reports an allowed endpoint without a forward as unmapped', () => {
@@ -142,6 +188,45 @@ describe('gate verdict', () => {
     });
     expect(unbound.verdict).toBe('broken');
     expect(judge({ ...base, probes, guest: undefined, controlTokens }).verdict).toBe('broken');
+  });
+});
+
+describe('DNS canary (real sockets on 127.0.0.1)', () => {
+  it('logs the token of a canary-zone query over UDP and over TCP, and answers both', async () => {
+    const set = await startCanaries([{ id: 'dns-zone', protocol: 'dns', bind: '127.0.0.1' }]);
+    try {
+      const port = set.canaries[0]?.port as number;
+      const udpName = `${token()}.${CANARY_ZONE}`;
+      const udpAnswer = await new Promise<Buffer>((resolve, reject) => {
+        const s = createSocket('udp4');
+        s.on('message', (m) => {
+          s.close();
+          resolve(m);
+        });
+        s.on('error', reject);
+        s.send(dnsQuery(udpName, 7), port, '127.0.0.1');
+      });
+      expect(udpAnswer.readUInt16BE(0)).toBe(7);
+      expect(udpAnswer.readUInt16BE(6)).toBe(1);
+      const tcpName = `${token()}.${CANARY_ZONE}`;
+      const query = dnsQuery(tcpName, 9);
+      const framed = Buffer.concat([Buffer.from([0, query.length]), query]);
+      const tcpAnswer = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const c = connect(port, '127.0.0.1', () => c.write(framed));
+        c.on('data', (d) => chunks.push(d));
+        c.on('end', () => resolve(Buffer.concat(chunks)));
+        c.on('error', reject);
+      });
+      expect(tcpAnswer.readUInt16BE(0)).toBe(tcpAnswer.length - 2);
+      expect(tcpAnswer.readUInt16BE(2)).toBe(9);
+      expect(set.hits().map((h) => `${h.canary} ${h.token}`)).toEqual([
+        `dns-zone ${udpName.split('.')[0]}`,
+        `dns-zone ${tcpName.split('.')[0]}`,
+      ]);
+    } finally {
+      await set.close();
+    }
   });
 });
 

@@ -4,14 +4,15 @@
  * rests on what the host saw, not on what the guest says it did.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 
 /** Probe tokens: DNS-label-safe so the same token works in a TCP line and a query name. */
 export const TOKEN_PATTERN = /vmg[0-9a-f]{20}/g;
 
 export interface CanarySpec {
   id: string;
-  protocol: 'tcp' | 'udp';
+  /** `dns`: a DNS server for the canary zone on UDP and TCP (length-prefixed) at one port. */
+  protocol: 'tcp' | 'udp' | 'dns';
   /** Address to bind: 127.0.0.1, another 127/8 address, 0.0.0.0 … */
   bind: string;
   /** 0 = any free port. A fixed port lets a test aim a deliberate leak at it. */
@@ -48,7 +49,27 @@ export const DEFAULT_CANARIES: readonly CanarySpec[] = [
   { id: 'tcp-loopback-alias', protocol: 'tcp', bind: '127.0.0.2' },
   { id: 'tcp-any', protocol: 'tcp', bind: '0.0.0.0' },
   { id: 'udp-dns-loopback', protocol: 'udp', bind: '127.0.0.1' },
+  { id: 'dns-zone', protocol: 'dns', bind: '127.0.0.1' },
 ];
+
+/**
+ * The canary zone: every DNS probe asks for `<token>.<zone>`. A real resolver that
+ * lets the query out recurses toward the zone's server; here the `dns` canary is
+ * that server, and the host's resolver (or a leak aimed at it) brings the query in.
+ */
+export const CANARY_ZONE = 'gate.invalid';
+
+/** A DNS query for `name` (type A, recursion desired), as UDP carries it. */
+export function dnsQuery(name: string, id = 0x6761): Buffer {
+  const header = Buffer.alloc(12);
+  header.writeUInt16BE(id, 0);
+  header.writeUInt16BE(0x0100, 2);
+  header.writeUInt16BE(1, 4);
+  const labels = name
+    .split('.')
+    .map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
+  return Buffer.concat([header, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
+}
 
 function tokensIn(data: Buffer): string[] {
   return [...data.toString('latin1').matchAll(TOKEN_PATTERN)].map((m) => m[0]);
@@ -95,63 +116,28 @@ export async function startCanaries(
 
   for (const spec of specs) {
     try {
-      if (spec.protocol === 'tcp') {
-        const open = new Set<import('node:net').Socket>();
-        const server: Server = createServer((socket) => {
-          open.add(socket);
-          socket.on('close', () => open.delete(socket));
-          const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-          const seen = new Set<string>();
-          let buffered = Buffer.alloc(0);
-          socket.setTimeout(5000, () => socket.destroy());
-          socket.on('error', () => {});
-          socket.on('data', (chunk: Buffer) => {
-            buffered = Buffer.concat([buffered, chunk]).subarray(-4096);
-            record(spec.id, peer, buffered, seen);
-            if (buffered.includes('\n')) socket.end(`${CANARY_REPLY} ${[...seen].join(' ')}\n`);
-          });
-          socket.on('close', () => {
-            if (seen.size === 0)
-              hits.push({ canary: spec.id, token: undefined, peer, atMs: now() });
-          });
-        });
-        const port = await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(spec.port ?? 0, spec.bind, () => {
-            const address = server.address();
-            resolve(typeof address === 'object' && address ? address.port : 0);
-          });
-        });
-        canaries.push({ ...spec, port });
-        closers.push(
-          () =>
-            new Promise<void>((resolve) => {
-              for (const socket of open) socket.destroy();
-              server.close(() => resolve());
-            }),
-        );
+      let port = spec.port ?? 0;
+      if (spec.protocol === 'dns') {
+        // UDP and TCP on one port: a free UDP port may be taken on TCP, so try a few.
+        for (let attempt = 1; ; attempt++) {
+          const udp = await listenUdp(spec, port, record, hits, now);
+          try {
+            const tcp = await listenTcp(spec, udp.port, record, hits, now);
+            closers.push(udp.close, tcp.close);
+            port = udp.port;
+            break;
+          } catch (error) {
+            await udp.close();
+            if (spec.port !== undefined || attempt === 5) throw error;
+          }
+        }
       } else {
-        const socket: UdpSocket = createSocket('udp4');
-        socket.on('message', (data, rinfo) => {
-          const seen = new Set<string>();
-          record(spec.id, `${rinfo.address}:${rinfo.port}`, data, seen);
-          if (seen.size === 0)
-            hits.push({
-              canary: spec.id,
-              token: undefined,
-              peer: `${rinfo.address}:${rinfo.port}`,
-              atMs: now(),
-            });
-          const reply = dnsAnswer(data);
-          if (reply) socket.send(reply, rinfo.port, rinfo.address);
-        });
-        const port = await new Promise<number>((resolve, reject) => {
-          socket.once('error', reject);
-          socket.bind(spec.port ?? 0, spec.bind, () => resolve(socket.address().port));
-        });
-        canaries.push({ ...spec, port });
-        closers.push(() => new Promise<void>((resolve) => socket.close(() => resolve())));
+        const listen = spec.protocol === 'udp' ? listenUdp : listenTcp;
+        const listening = await listen(spec, port, record, hits, now);
+        port = listening.port;
+        closers.push(listening.close);
       }
+      canaries.push({ ...spec, port });
     } catch (error) {
       failures.push({
         id: spec.id,
@@ -168,5 +154,89 @@ export async function startCanaries(
     close: async () => {
       await Promise.all(closers.splice(0).map((close) => close()));
     },
+  };
+}
+
+type Record = (canary: string, peer: string, data: Buffer, seen: Set<string>) => void;
+interface Listening {
+  port: number;
+  close: () => Promise<void>;
+}
+
+/** TCP: a token line gets `CANARY <tokens>` back; on a `dns` canary, length-prefixed queries get answers. */
+async function listenTcp(
+  spec: CanarySpec,
+  port: number,
+  record: Record,
+  hits: CanaryHit[],
+  now: () => number,
+): Promise<Listening> {
+  const open = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const seen = new Set<string>();
+    let buffered = Buffer.alloc(0);
+    socket.setTimeout(5000, () => socket.destroy());
+    socket.on('error', () => {});
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]).subarray(-4096);
+      record(spec.id, peer, buffered, seen);
+      const length = buffered.length >= 2 ? buffered.readUInt16BE(0) : 0;
+      if (spec.protocol === 'dns' && length > 0 && buffered.length >= length + 2) {
+        const reply = dnsAnswer(buffered.subarray(2, length + 2));
+        if (reply) {
+          const prefix = Buffer.alloc(2);
+          prefix.writeUInt16BE(reply.length);
+          socket.end(Buffer.concat([prefix, reply]));
+        }
+      } else if (buffered.includes('\n')) socket.end(`${CANARY_REPLY} ${[...seen].join(' ')}\n`);
+    });
+    socket.on('close', () => {
+      if (seen.size === 0) hits.push({ canary: spec.id, token: undefined, peer, atMs: now() });
+    });
+  });
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, spec.bind, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : 0);
+    });
+  });
+  return {
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of open) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** UDP: every datagram is recorded; a DNS query gets an answer, so a probe that gets out also hears back. */
+async function listenUdp(
+  spec: CanarySpec,
+  port: number,
+  record: Record,
+  hits: CanaryHit[],
+  now: () => number,
+): Promise<Listening> {
+  const socket: UdpSocket = createSocket(spec.bind.includes(':') ? 'udp6' : 'udp4');
+  socket.on('message', (data, rinfo) => {
+    const seen = new Set<string>();
+    const peer = `${rinfo.address}:${rinfo.port}`;
+    record(spec.id, peer, data, seen);
+    if (seen.size === 0) hits.push({ canary: spec.id, token: undefined, peer, atMs: now() });
+    const reply = dnsAnswer(data);
+    if (reply) socket.send(reply, rinfo.port, rinfo.address);
+  });
+  const bound = await new Promise<number>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, spec.bind, () => resolve(socket.address().port));
+  });
+  return {
+    port: bound,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };
 }

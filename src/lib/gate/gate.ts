@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint, VmDriver, VmHandle } from '../vm/driver.js';
 import type { Forward } from '../vm/qemu/plan.js';
@@ -30,6 +31,8 @@ export interface GateOptions {
   allow: readonly Endpoint[];
   /** The tokens the allowed endpoints logged so far, read after the probes ran; without it only the guest vouches for the controls. */
   controlTokens?: () => Promise<Iterable<string>>;
+  /** The runner's LAN addresses to probe (default: its non-internal IPv4 addresses). */
+  hostAddresses?: readonly string[];
   /** Host path of a static busybox for the guest's arch (Debian's busybox-static). */
   runtime?: string;
   canaries?: readonly CanarySpec[];
@@ -78,17 +81,23 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
       problems.push(
         `the ${o.handle.backend} backend does not say which guest address reaches which endpoint`,
       );
+    const runtime = o.runtime ?? '/bin/busybox';
+    const guestView = await inspectGuest(o, runtime, problems);
     const plan = planProbes({
       canaries: canaries.canaries,
       forwards: forwards ?? [],
       allow: o.allow,
+      resolvers: guestView?.resolvers ?? [],
+      hostAddresses: o.hostAddresses ?? runnerAddresses(),
     });
     probes = plan.probes;
     for (const e of plan.unmapped)
       problems.push(`allowed endpoint ${e.host}:${e.port} has no forward into VM ${o.handle.name}`);
     if (o.allow.length === 0)
       problems.push('no allowed endpoint: without a positive control the gate cannot judge');
-    const ready = await prepareRuntime(o, scratch, probes, problems);
+    const ready =
+      guestView !== undefined &&
+      (await prepareRuntime(o, runtime, guestView, scratch, probes, problems));
     if (ready) {
       const t0 = performance.now();
       const run = await o.driver
@@ -140,16 +149,77 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
   }
 }
 
+interface GuestView {
+  /** sha256 of the host's runtime, and whether the guest already holds it at GUEST_RUNTIME. */
+  sha256: string;
+  present: boolean;
+  /** Nameservers in the guest's /etc/resolv.conf. */
+  resolvers: string[];
+}
+
 /**
- * Puts the runtime and the script in the guest and proves the runtime runs before
- * trusting it. Copying 2 MB over the agent channel costs ~25 s under emulation, so
- * a guest busybox that is byte-for-byte the runtime (sha256) is copied in-guest
- * instead; either way the copy's hash is checked against the host's file. The copy
- * lands by rename: a process of the previous run may still be executing the old
- * file, and writing over a busy executable fails (ETXTBSY).
+ * One exec before planning: the guest's resolvers (its DNS path), and the runtime
+ * put in place in-guest when the guest's own busybox is byte-for-byte the host's
+ * (sha256) — copying 2 MB over the agent channel costs ~25 s under emulation. The
+ * copy lands by rename: a process of the previous run may still be executing the
+ * old file, and writing over a busy executable fails (ETXTBSY).
  */
+async function inspectGuest(
+  o: GateOptions,
+  runtime: string,
+  problems: string[],
+): Promise<GuestView | undefined> {
+  let sha256: string;
+  try {
+    sha256 = createHash('sha256')
+      .update(await readFile(runtime))
+      .digest('hex');
+  } catch (error) {
+    problems.push(`the probe runtime ${runtime} cannot be read: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    const run = await o.driver.exec(
+      o.handle,
+      [
+        'sh',
+        '-c',
+        `mkdir -p ${GUEST_GATE_DIR}; while read -r k v rest; do [ "$k" = nameserver ] && echo "RESOLVER $v"; done < /etc/resolv.conf 2>/dev/null; for f in /bin/busybox /usr/bin/busybox; do [ -f $f ] && [ "$(sha256sum $f | cut -d' ' -f1)" = ${sha256} ] && cp $f ${GUEST_RUNTIME}.new && mv -f ${GUEST_RUNTIME}.new ${GUEST_RUNTIME} && echo SAME && exit 0; done; exit 0`,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    if (run.exitCode !== 0 || run.timedOut)
+      throw new Error(
+        `exit ${run.exitCode}${run.timedOut ? ' (timed out)' : ''}: ${run.stderr.toString().trim()}`,
+      );
+    const lines = run.stdout.toString().split('\n');
+    return {
+      sha256,
+      present: lines.includes('SAME'),
+      resolvers: lines
+        .filter((l) => l.startsWith('RESOLVER '))
+        .map((l) => l.slice('RESOLVER '.length).trim())
+        .filter((a) => isIP(a) === 4),
+    };
+  } catch (error) {
+    problems.push(`the guest cannot be inspected (exec failed): ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+/** The runner's own non-internal IPv4 addresses: a host service bound to 0.0.0.0 answers there. */
+export function runnerAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+    .map((a) => (a as { address: string }).address);
+}
+
+/** Puts the runtime (unless already there) and the script in the guest, and proves the runtime runs before trusting it. */
 async function prepareRuntime(
   o: GateOptions,
+  runtime: string,
+  view: GuestView,
   scratch: string,
   probes: readonly Probe[],
   problems: string[],
@@ -162,29 +232,15 @@ async function prepareRuntime(
       ...(o.sequential ? { sequential: true } : {}),
     }),
   );
-  const runtime = o.runtime ?? '/bin/busybox';
   try {
-    const sha256 = createHash('sha256')
-      .update(await readFile(runtime))
-      .digest('hex');
-    const reuse = await o.driver.exec(
-      o.handle,
-      [
-        'sh',
-        '-c',
-        `mkdir -p ${GUEST_GATE_DIR}; for f in /bin/busybox /usr/bin/busybox; do [ -f $f ] && [ "$(sha256sum $f | cut -d' ' -f1)" = ${sha256} ] && cp $f ${GUEST_RUNTIME}.new && mv -f ${GUEST_RUNTIME}.new ${GUEST_RUNTIME} && echo same && exit 0; done; exit 0`,
-      ],
-      { timeoutMs: 20_000 },
-    );
-    if (!reuse.stdout.toString().includes('same'))
-      await o.driver.copyIn(o.handle, runtime, GUEST_RUNTIME);
+    if (!view.present) await o.driver.copyIn(o.handle, runtime, GUEST_RUNTIME);
     await o.driver.copyIn(o.handle, script, GUEST_SCRIPT);
     const check = await o.driver.exec(
       o.handle,
       [
         'sh',
         '-c',
-        `chmod 0755 ${GUEST_RUNTIME} && [ "$(${GUEST_RUNTIME} sha256sum ${GUEST_RUNTIME} | cut -d' ' -f1)" = ${sha256} ] && ${GUEST_RUNTIME} echo ${RUNTIME_CHECK}`,
+        `chmod 0755 ${GUEST_RUNTIME} && [ "$(${GUEST_RUNTIME} sha256sum ${GUEST_RUNTIME} | cut -d' ' -f1)" = ${view.sha256} ] && ${GUEST_RUNTIME} echo ${RUNTIME_CHECK}`,
       ],
       { timeoutMs: 20_000 },
     );

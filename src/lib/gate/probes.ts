@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Endpoint } from '../vm/driver.js';
 import type { Forward } from '../vm/qemu/plan.js';
-import { CANARY_REPLY, type Canary } from './canaries.js';
+import { CANARY_REPLY, CANARY_ZONE, type Canary, dnsQuery } from './canaries.js';
 
 /** libslirp's virtual host (the runner itself) and its DNS address. */
 export const GUEST_GATEWAY = '10.0.2.2';
@@ -15,8 +15,23 @@ export const METADATA_ADDRESS = '169.254.169.254';
 /** A DNS answer from here means the guest has a path to the internet. */
 export const PUBLIC_RESOLVER = '8.8.8.8';
 
-/** `connect` / `proxy-get` ask an allowed endpoint to carry the probe to a canary (a proxy sidecar). */
-export type ProbeKind = 'tcp' | 'http' | 'dns' | 'connect' | 'proxy-get';
+/** The Docker API's plain-TCP port, the usual way an engine gets exposed to a VM. */
+export const ENGINE_PORT = 2375;
+
+/**
+ * `connect` / `proxy-get` ask an allowed endpoint to carry the probe to a canary (a
+ * proxy sidecar); `dns` / `dns-tcp` ask for `<token>.<canary zone>` over UDP / TCP;
+ * `engine` asks for a container engine's `_ping`; `icmp` is one echo request.
+ */
+export type ProbeKind =
+  | 'tcp'
+  | 'http'
+  | 'dns'
+  | 'dns-tcp'
+  | 'connect'
+  | 'proxy-get'
+  | 'engine'
+  | 'icmp';
 
 export interface Probe {
   id: string;
@@ -39,6 +54,10 @@ export interface PlanInput {
   canaries: readonly Canary[];
   forwards: readonly Forward[];
   allow: readonly Endpoint[];
+  /** The nameservers in the guest's /etc/resolv.conf: the path its programs' DNS takes. */
+  resolvers?: readonly string[];
+  /** The runner's own non-loopback addresses (its LAN side). */
+  hostAddresses?: readonly string[];
   token?: () => string;
 }
 
@@ -57,7 +76,7 @@ export function planProbes(input: PlanInput): ProbePlan {
     probes.push({ ...p, id: `p${probes.length + 1}`, token: token() });
   const unmapped: Endpoint[] = [];
   const tcp = input.canaries.filter((c) => c.protocol === 'tcp');
-  const udp = input.canaries.filter((c) => c.protocol === 'udp');
+  const udp = input.canaries.filter((c) => c.protocol !== 'tcp');
 
   for (const endpoint of input.allow) {
     const forward = input.forwards.find((f) => same(f.target, endpoint));
@@ -141,12 +160,29 @@ export function planProbes(input: PlanInput): ProbePlan {
         target: `UDP/DNS canary ${c.id} via the forwarded address`,
       });
   }
+  // Canary-zone queries along every path a name could take out: slirp's DNS address,
+  // the gateway, a public resolver, and whatever the guest's resolv.conf names.
+  const resolvers = [...new Set([GUEST_DNS, ...(input.resolvers ?? [])])];
+  const dnsTarget = (address: string) =>
+    address === GUEST_DNS
+      ? "slirp's DNS forwarder (the host's resolver)"
+      : `the guest's resolver ${address} (from /etc/resolv.conf)`;
+  for (const address of resolvers) {
+    add({ kind: 'dns', address, port: 53, expect: 'blocked', target: dnsTarget(address) });
+    add({
+      kind: 'dns-tcp',
+      address,
+      port: 53,
+      expect: 'blocked',
+      target: `${dnsTarget(address)} over TCP`,
+    });
+  }
   add({
-    kind: 'dns',
-    address: GUEST_DNS,
+    kind: 'dns-tcp',
+    address: GUEST_GATEWAY,
     port: 53,
     expect: 'blocked',
-    target: "slirp's DNS forwarder (the host's resolver)",
+    target: 'a DNS server on the host (the gateway) over TCP',
   });
   add({
     kind: 'dns',
@@ -154,6 +190,13 @@ export function planProbes(input: PlanInput): ProbePlan {
     port: 53,
     expect: 'blocked',
     target: 'a public DNS resolver (raw IP, no proxy)',
+  });
+  add({
+    kind: 'dns-tcp',
+    address: PUBLIC_RESOLVER,
+    port: 53,
+    expect: 'blocked',
+    target: 'a public DNS resolver over TCP (raw IP, no proxy)',
   });
   for (const c of udp)
     add({
@@ -163,6 +206,49 @@ export function planProbes(input: PlanInput): ProbePlan {
       expect: 'blocked',
       target: `UDP/DNS canary ${c.id} via the DNS address`,
     });
+  // A container engine: its TCP port on the host, and any forward that is not allowed.
+  add({
+    kind: 'engine',
+    address: GUEST_GATEWAY,
+    port: ENGINE_PORT,
+    expect: 'blocked',
+    target: `a container engine API on the host (port ${ENGINE_PORT}, _ping)`,
+  });
+  for (const f of input.forwards)
+    if (!input.allow.some((e) => same(e, f.target)))
+      add({
+        kind: 'engine',
+        address: f.guestAddress,
+        port: f.guestPort,
+        expect: 'blocked',
+        target: `a container engine API (_ping) on the forward to ${f.target.host}:${f.target.port}, not in allow`,
+      });
+  // The runner's LAN side: a host service bound to 0.0.0.0 answers there too.
+  const any = tcp.filter((c) => c.bind === '0.0.0.0' || c.bind === '::');
+  for (const address of input.hostAddresses ?? []) {
+    for (const c of any)
+      add({
+        kind: 'tcp',
+        address,
+        port: c.port,
+        expect: 'blocked',
+        target: `canary ${c.id} (${c.bind}:${c.port}) via the runner's address ${address}`,
+      });
+    add({
+      kind: 'icmp',
+      address,
+      port: 0,
+      expect: 'blocked',
+      target: `ICMP echo to the runner's address ${address}`,
+    });
+  }
+  add({
+    kind: 'icmp',
+    address: PUBLIC_RESOLVER,
+    port: 0,
+    expect: 'blocked',
+    target: 'ICMP echo to a public address',
+  });
   add({
     kind: 'http',
     address: METADATA_ADDRESS,
@@ -196,14 +282,32 @@ export const ENGINE_SOCKETS = [
   '/run/containerd/containerd.sock',
 ];
 
+/** Bytes as printf escapes (octal): binary payloads fit in the script's single quotes. */
+const printfEscape = (bytes: Buffer): string =>
+  [...bytes].map((b) => `\\${b.toString(8).padStart(3, '0')}`).join('');
+
+/** The name every DNS probe asks for: the token under the canary zone. */
+export const probeName = (p: Probe): string => `${p.token}.${CANARY_ZONE}`;
+
 function payload(p: Probe): string {
   const via = p.via ? `${p.via.host}:${p.via.port}` : '';
   if (p.kind === 'connect')
     return `CONNECT ${via} HTTP/1.1\\r\\nHost: ${via}\\r\\n\\r\\nGATE ${p.token}\\n`;
   if (p.kind === 'proxy-get')
     return `GET http://${via}/vm-tools-gate/${p.token} HTTP/1.0\\r\\nHost: ${via}\\r\\n\\r\\n`;
+  if (p.kind === 'engine')
+    return `GET /_ping HTTP/1.0\\r\\nHost: ${p.address}\\r\\nX-Gate-Token: ${p.token}\\r\\n\\r\\n`;
+  if (p.kind === 'dns-tcp') {
+    const query = dnsQuery(probeName(p));
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(query.length);
+    return printfEscape(Buffer.concat([length, query]));
+  }
+  // Cloud metadata services answer only with their header (GCP, Azure); harmless elsewhere.
+  const metadata =
+    p.address === METADATA_ADDRESS ? 'Metadata-Flavor: Google\\r\\nMetadata: true\\r\\n' : '';
   return p.kind === 'http'
-    ? `GET /vm-tools-gate/${p.token} HTTP/1.0\\r\\nHost: ${p.address}\\r\\nX-Gate-Token: ${p.token}\\r\\n\\r\\n`
+    ? `GET /vm-tools-gate/${p.token} HTTP/1.0\\r\\nHost: ${p.address}\\r\\nX-Gate-Token: ${p.token}\\r\\n${metadata}\\r\\n`
     : `GATE ${p.token}\\n`;
 }
 
@@ -229,15 +333,22 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
     '  if $B grep -q "$5" $D/$1.out; then r=reached; else r=blocked; fi',
     '  echo "PROBE $1 $r $rc"',
     '}',
+    // Any answer is a way out, NXDOMAIN included: a resolver that said "no such name" was reached.
     'dns() {',
-    `  $B timeout ${capS} $B nslookup -timeout=1 -retry=1 $4.gate.invalid $2:$3 > $D/$1.out 2>&1; rc=$?`,
+    `  $B timeout ${capS} $B nslookup -timeout=1 -retry=1 $4 $2:$3 > $D/$1.out 2>&1; rc=$?`,
+    '  if [ $rc = 0 ] || $B grep -qE "NXDOMAIN|SERVFAIL|REFUSED|NOTIMP" $D/$1.out; then r=reached; else r=blocked; fi',
+    '  echo "PROBE $1 $r $rc"',
+    '}',
+    'icmp() {',
+    `  $B timeout ${capS} $B ping -c 1 -W ${waitS} $2 > /dev/null 2>&1; rc=$?`,
     '  if [ $rc = 0 ]; then r=reached; else r=blocked; fi',
     '  echo "PROBE $1 $r $rc"',
     '}',
   ];
   const bg = options.sequential ? '' : ' &';
   for (const p of probes) {
-    if (p.kind === 'dns') lines.push(`dns ${p.id} ${p.address} ${p.port} ${p.token}${bg}`);
+    if (p.kind === 'dns') lines.push(`dns ${p.id} ${p.address} ${p.port} ${probeName(p)}${bg}`);
+    else if (p.kind === 'icmp') lines.push(`icmp ${p.id} ${p.address}${bg}`);
     else
       lines.push(
         `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${answerPattern(p)}'${bg}`,
@@ -247,6 +358,8 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
     'wait',
     'while read -r dev mnt fs rest; do case "$fs" in 9p|virtiofs) echo "EXPOSE mount $fs $mnt" ;; esac; done < /proc/mounts',
     `for p in ${sockets.join(' ')}; do [ -e "$p" ] && echo "EXPOSE socket $p"; done`,
+    // A shared host directory shows up as a virtio device (9p: 9, virtiofs: 26) even unmounted.
+    'for d in /sys/bus/virtio/devices/*; do case "$($B cat $d/device 2>/dev/null)" in 0x0009) echo "EXPOSE share 9p $($B basename $d) $($B cat $d/mount_tag 2>/dev/null | $B tr -d \'\\000\')" ;; 0x001a) echo "EXPOSE share virtiofs $($B basename $d)" ;; esac; done',
     '$B rm -rf $D',
     'echo DONE',
   );
@@ -256,13 +369,17 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
 /** What proves the probe got through: an HTTP status line, or the canary's own reply (through a proxy, anywhere in the answer). */
 function answerPattern(p: Probe): string {
   if (p.kind === 'http') return '^HTTP/';
+  // Docker and podman both answer _ping with an Api-Version header.
+  if (p.kind === 'engine') return 'Api-Version:';
+  // A DNS answer repeats the question, and the question holds the token.
+  if (p.kind === 'dns-tcp') return p.token;
   if (p.kind === 'tcp') return `^${CANARY_REPLY}`;
   return `${CANARY_REPLY} ${p.token}`;
 }
 
 export interface GuestReport {
   results: Map<string, { result: 'reached' | 'blocked'; rc: number }>;
-  exposures: { what: 'mount' | 'socket'; detail: string }[];
+  exposures: { what: 'mount' | 'socket' | 'share'; detail: string }[];
   /** The script reached its end (a cut-off run means skipped probes). */
   complete: boolean;
 }
@@ -278,9 +395,12 @@ export function parseGuestOutput(stdout: string): GuestReport {
         result: probe[2] as 'reached' | 'blocked',
         rc: Number(probe[3]),
       });
-    const expose = /^EXPOSE (mount|socket) (.+)$/.exec(line);
+    const expose = /^EXPOSE (mount|socket|share) (.+)$/.exec(line);
     if (expose)
-      exposures.push({ what: expose[1] as 'mount' | 'socket', detail: expose[2] as string });
+      exposures.push({
+        what: expose[1] as 'mount' | 'socket' | 'share',
+        detail: expose[2] as string,
+      });
     if (line === 'DONE') complete = true;
   }
   return { results, exposures, complete };

@@ -121,7 +121,12 @@ export function judge(input: JudgeInput): GateReport {
   for (const e of input.guest?.exposures ?? [])
     escapes.push({
       probe: 'exposure',
-      target: e.what === 'mount' ? 'host share' : 'host container-engine socket',
+      target:
+        e.what === 'socket'
+          ? 'host container-engine socket'
+          : e.what === 'share'
+            ? 'host share (a 9p/virtiofs device)'
+            : 'host share (mounted)',
       address: '-',
       evidence: `${e.what} ${e.detail} inside the guest`,
     });

@@ -38,9 +38,17 @@ export interface VmSpec {
    * qemu, for the sandbox gate's own tests only (never an action input): make a
    * deliberately leaky guest, one leak at a time, to prove the gate catches it.
    * `restrict: false` drops libslirp's `restrict=on` (the host's loopback becomes
-   * reachable through 10.0.2.2); `extraForwards` adds forwards not in `allow`.
+   * reachable through 10.0.2.2); `extraForwards` adds forwards not in `allow` (a
+   * host of `/path` relays to that unix socket); `dnsViaHost` forwards TCP port 53
+   * of 10.0.2.53 to a host DNS server without listing it in the VM's state (a
+   * resolver the guest was handed); `share` exports a host directory over 9p.
    */
-  qemuUnsafe?: { restrict?: boolean; extraForwards?: readonly Endpoint[] };
+  qemuUnsafe?: {
+    restrict?: boolean;
+    extraForwards?: readonly Endpoint[];
+    dnsViaHost?: Endpoint;
+    share?: string;
+  };
 }
 
 /** Enough to find and tear down a VM from another process (the post step, `vm-tools vm-delete`). */

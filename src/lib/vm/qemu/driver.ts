@@ -61,6 +61,8 @@ export const KVM_HELP =
   `(echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' | sudo tee /etc/udev/rules.d/99-kvm4all.rules; sudo udevadm control --reload-rules; sudo udevadm trigger --name-match=kvm)`;
 
 const LOG_TAIL_LINES = 30;
+/** Where a leaky test guest's host resolver answers (VmSpec.qemuUnsafe.dnsViaHost). */
+export const UNSAFE_DNS_ADDRESS = '10.0.2.53';
 
 async function tail(path: string, lines = LOG_TAIL_LINES): Promise<string> {
   const text = await readFile(path, 'utf8').catch(() => '');
@@ -209,6 +211,18 @@ export class QemuDriver implements VmDriver {
       forwards: state.forwards,
       relay: [this.node, workPaths(state.workDir).relayScript],
       ...(spec.qemuUnsafe?.restrict === false ? { restrict: false } : {}),
+      ...(spec.qemuUnsafe?.dnsViaHost
+        ? {
+            unlisted: [
+              {
+                guestAddress: UNSAFE_DNS_ADDRESS,
+                guestPort: 53,
+                target: spec.qemuUnsafe.dnsViaHost,
+              },
+            ],
+          }
+        : {}),
+      ...(spec.qemuUnsafe?.share ? { share: spec.qemuUnsafe.share } : {}),
     });
     // With -daemonize the first process exits once devices and sockets are set up.
     return new Promise((resolve) => {

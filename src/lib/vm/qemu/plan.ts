@@ -46,6 +46,9 @@ export interface QemuPlan {
   relay: readonly string[];
   /** false only for the gate's leaky test guests (VmSpec.qemuUnsafe); default on. */
   restrict?: boolean;
+  /** The gate's leaky test guests only: guestfwds the VM's state does not list, a host directory shared over 9p. */
+  unlisted?: readonly Forward[];
+  share?: string;
 }
 
 export const KERNEL_ARGS = [
@@ -85,8 +88,9 @@ export function qemuArgv(plan: QemuPlan): string[] {
   checkOptionSafe('Input "kernel"', plan.kernel, true);
   checkOptionSafe('Input "initrd"', plan.initrd, true);
   for (const part of plan.relay) checkOptionSafe('the relay command', part);
+  if (plan.share) checkOptionSafe('the shared directory', plan.share);
   const netdev = ['user', 'id=net0', ...(plan.restrict === false ? [] : ['restrict=on'])];
-  for (const f of plan.forwards) {
+  for (const f of [...plan.forwards, ...(plan.unlisted ?? [])]) {
     netdev.push(
       `guestfwd=tcp:${f.guestAddress}:${f.guestPort}-cmd:${[...plan.relay, f.target.host, String(f.target.port)].join(' ')}`,
     );
@@ -129,6 +133,9 @@ export function qemuArgv(plan: QemuPlan): string[] {
     netdev.join(','),
     '-device',
     'virtio-net-pci,netdev=net0,romfile=',
+    ...(plan.share
+      ? ['-virtfs', `local,path=${plan.share},mount_tag=hostshare,security_model=none,readonly=on`]
+      : []),
     '-daemonize',
     '-pidfile',
     paths.pidFile,
