@@ -21,7 +21,7 @@ import {
   stateDirInput,
 } from './shared/vm-inputs.js';
 
-const ACCELS: readonly AccelRequest[] = ['auto', 'kvm', 'tcg'];
+export const ACCELS: readonly AccelRequest[] = ['auto', 'kvm', 'tcg'];
 /** A sandbox guest needs little; Lima/smolvm guests run podman and need more. */
 const DEFAULT_SIZE = {
   qemu: { cpus: 1, memoryMiB: 512 },

@@ -1,16 +1,18 @@
-import { appendFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFileSync, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultGuest, GUEST_DIR } from '../support/guest.js';
+import { defaultGuest, GUEST_DIR, qemuPids } from '../support/guest.js';
 import { runActionBundle, runCliBundle } from '../support/runner.js';
 
 /**
  * The built sandbox-gate bundle and CLI against a VM booted by the boot-vm bundle:
  * pass with outputs, report and summary; broken (exit 1, outputs still written)
  * when the allowed endpoint is down; bad input exits 2 and leaves nothing behind.
+ * Without a name the gate boots the default guest itself and deletes it; with no
+ * qemu to boot one that is bad input. The post step deletes a VM main left behind.
  */
 let scratch: string;
 let stateDir: string;
@@ -78,9 +80,11 @@ describe('sandbox-gate action', () => {
     });
     expect(run.errors).toEqual([]);
     expect(run.exitCode).toBe(0);
-    expect(run.outputs).toMatchObject({ verdict: 'pass', escapes: '[]', report });
+    expect(run.outputs).toMatchObject({ verdict: 'pass', escapes: '[]', report, 'boot-ms': '' });
     const json = JSON.parse(await readFile(report, 'utf8'));
     expect(json.verdict).toBe('pass');
+    expect(json).toMatchObject({ vm: name, booted: false });
+    expect(run.summary).toContain(`VM ${name}: given (started by boot-vm), left running`);
     const control = json.probes.find((p: { expect: string }) => p.expect === 'reachable');
     expect(await readFile(controlLog, 'utf8')).toContain(`GET /vm-tools-gate/${control.token}`);
     expect(run.summary).toContain(
@@ -90,6 +94,71 @@ describe('sandbox-gate action', () => {
     expect(run.summary).toMatch(/metadata/);
     expect(await readdir(tmp)).toEqual([]);
   });
+
+  it('without a name: boots its own default guest allowed exactly allow, passes, deletes it (no qemu, no state file, no temp left)', async () => {
+    const report = join(scratch, 'own.json');
+    const logBefore = (await readFile(controlLog, 'utf8').catch(() => '')).length;
+    // qemu's work dir lives in the gate's TMPDIR: every qemu seen there is the gate's own.
+    const seen = new Set<number>();
+    let running = true;
+    const watch = (async () => {
+      while (running) {
+        for (const pid of await qemuPids(tmp)) seen.add(pid);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const run = await runCliBundle(
+      [
+        'sandbox-gate',
+        '--allow',
+        `127.0.0.1:${port}`,
+        '--accel',
+        'tcg',
+        '--memory',
+        '256',
+        '--state-dir',
+        stateDir,
+        '--control-log',
+        controlLog,
+        '--report',
+        report,
+      ],
+      { env: gateEnv(), timeoutMs: 540_000 },
+    ).finally(() => {
+      running = false;
+    });
+    await watch;
+    expect(run.stderr).not.toMatch(/^error:/m);
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs).toMatchObject({ verdict: 'pass', escapes: '[]', report });
+    expect(run.outputs['boot-ms']).toMatch(/^[1-9]\d*$/);
+    const json = JSON.parse(await readFile(report, 'utf8'));
+    expect(json).toMatchObject({
+      booted: true,
+      backend: 'qemu',
+      accel: 'tcg',
+      verdict: 'pass',
+      bootMs: Number(run.outputs['boot-ms']),
+    });
+    expect(json.vm).toMatch(/^gate-\d+-[0-9a-f]{6}$/);
+    // Its one allowed endpoint is the gate's control: the token arrived there.
+    const control = json.probes.find((p: { expect: string }) => p.expect === 'reachable');
+    expect((await readFile(controlLog, 'utf8')).slice(logBefore)).toContain(
+      `GET /vm-tools-gate/${control.token}`,
+    );
+    expect(run.stderr).toContain(
+      `VM ${json.vm}: booted by the gate (default qemu guest, tcg, ready in ${run.outputs['boot-ms']} ms), deleted afterwards`,
+    );
+    expect(run.stderr).toContain(`deleted VM ${json.vm} (booted by the gate)`);
+    // It ran, and it is gone: no qemu, no state file, nothing in the temp dir.
+    expect(seen.size).toBeGreaterThan(0);
+    expect(await qemuPids(tmp)).toEqual([]);
+    expect(await qemuPids(`vm-tools-${json.vm}`)).toEqual([]);
+    expect(existsSync(join(stateDir, `${json.vm}.json`))).toBe(false);
+    expect(await readdir(tmp)).toEqual([]);
+    // The VM it was not given is untouched.
+    expect(existsSync(join(stateDir, `${name}.json`))).toBe(true);
+  }, 600_000);
 
   it('fails on a forward not in allow, is broken with the endpoint down: exit 1 after writing verdict, escapes and report', async () => {
     const run = await runCliBundle(
@@ -168,6 +237,71 @@ describe('sandbox-gate action', () => {
     );
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toMatch(/no VM named "no-such-vm"/);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('bad input: no name and no qemu to boot one → exit 2 naming it, nothing started or left', async () => {
+    // Every tool on PATH but qemu-system-*: the guest's cache key (apt-cache) still resolves.
+    const bin = join(scratch, 'bin-no-qemu');
+    await mkdir(bin);
+    await symlink(process.execPath, join(bin, 'node'));
+    const linked = new Set(['node']);
+    for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+      for (const tool of await readdir(dir).catch(() => [] as string[])) {
+        if (tool.startsWith('qemu-system-') || linked.has(tool)) continue;
+        linked.add(tool);
+        await symlink(join(dir, tool), join(bin, tool));
+      }
+    }
+    expect(existsSync(join(bin, 'apt-cache'))).toBe(true);
+    const noQemuState = join(scratch, 'state-no-qemu');
+    await mkdir(noQemuState);
+    const run = await runCliBundle(
+      [
+        'sandbox-gate',
+        '--allow',
+        `127.0.0.1:${port}`,
+        '--accel',
+        'tcg',
+        '--state-dir',
+        noQemuState,
+        '--report',
+        join(scratch, 'no-qemu.json'),
+      ],
+      { env: { ...gateEnv(), PATH: bin } },
+    );
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toMatch(
+      /error: no VM given \(name\) and none can be booted: qemu-system-\S+ is not installed/,
+    );
+    expect(run.stdout).toBe('');
+    expect(existsSync(join(scratch, 'no-qemu.json'))).toBe(false);
+    expect(await readdir(noQemuState)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('post step: deletes a VM and a temp dir a killed main step left (the leftovers it saved)', async () => {
+    // Last: it deletes the shared VM, standing in for one the gate booted before it was killed.
+    const marker = `vm-tools-${name}`;
+    expect((await qemuPids(marker)).length).toBeGreaterThan(0);
+    const leftDir = join(tmp, 'vm-tools-gate-left');
+    await mkdir(join(leftDir, 'sub'), { recursive: true });
+    const post = await runActionBundle('sandbox-gate', {
+      phase: 'post',
+      state: {
+        'vm-tools-leftovers': JSON.stringify([
+          { kind: 'vm', name, stateDir },
+          { kind: 'file', path: leftDir },
+        ]),
+      },
+      env: env(),
+    });
+    expect(post.errors).toEqual([]);
+    expect(post.exitCode).toBe(0);
+    expect(post.stdout).toContain(`removed VM ${name}`);
+    expect(post.stdout).toContain(`removed file ${leftDir}`);
+    expect(await qemuPids(marker)).toEqual([]);
+    expect(existsSync(join(stateDir, `${name}.json`))).toBe(false);
     expect(await readdir(tmp)).toEqual([]);
   });
 });
