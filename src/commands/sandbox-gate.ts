@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { which } from '@actions/io';
 import {
   LEFTOVERS_STATE,
   parseLeftovers,
@@ -16,8 +17,9 @@ import { type Context, defineCommand } from '../lib/command/types.js';
 import { TOKEN_PATTERN } from '../lib/gate/canaries.js';
 import { type GateRun, runGate } from '../lib/gate/gate.js';
 import { deleteVm } from '../lib/vm/delete.js';
-import { type Endpoint, VmError, type VmHandle } from '../lib/vm/driver.js';
+import type { Endpoint, VmHandle } from '../lib/vm/driver.js';
 import { driverFor } from '../lib/vm/drivers.js';
+import { QEMU_BINARY } from '../lib/vm/qemu/driver.js';
 import { parseAllow, validateName } from '../lib/vm/spec.js';
 import { loadHandle } from '../lib/vm/state.js';
 import bootVm, { ACCELS } from './boot-vm.js';
@@ -86,6 +88,11 @@ interface OwnVm {
  * there is no VM to gate and none can be booted.
  */
 async function bootOwnVm(inputs: Inputs, stateDir: string, ctx: Context): Promise<OwnVm> {
+  // Checked before anything is built or started: without qemu there is nothing to gate.
+  if (!(await which(QEMU_BINARY, false)))
+    throw new InputError(
+      `no VM given (name) and none can be booted: ${QEMU_BINARY} is not installed (apt-get install qemu-system-x86)`,
+    );
   const name = `gate-${process.pid}-${randomBytes(3).toString('hex')}`;
   let tracked: Tracked | undefined;
   // One deletion at a time (a signal's cleanup and the gate's own can overlap); a failed one may be retried.
@@ -119,8 +126,6 @@ async function bootOwnVm(inputs: Inputs, stateDir: string, ctx: Context): Promis
     return { name, accel: outputs.accel ?? '', bootMs: outputs['boot-ms'] ?? '', remove };
   } catch (error) {
     await remove().catch((e) => ctx.log.warning(`deleting VM ${name}: ${errorMessage(e)}`));
-    if (error instanceof VmError && error.kind === 'unavailable')
-      throw new InputError(`no VM given (name) and none can be booted: ${error.message}`);
     throw error;
   }
 }

@@ -61,6 +61,8 @@ export const KVM_HELP =
   `(echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' | sudo tee /etc/udev/rules.d/99-kvm4all.rules; sudo udevadm control --reload-rules; sudo udevadm trigger --name-match=kvm)`;
 
 const LOG_TAIL_LINES = 30;
+/** The emulator the default guest (x86_64) runs on. */
+export const QEMU_BINARY = 'qemu-system-x86_64';
 /** Where a leaky test guest's host resolver answers (VmSpec.qemuUnsafe.dnsViaHost). */
 export const UNSAFE_DNS_ADDRESS = '10.0.2.53';
 
@@ -88,7 +90,7 @@ export class QemuDriver implements VmDriver {
   private readonly pollMs: number;
 
   constructor(options: QemuDriverOptions = {}) {
-    this.qemu = options.qemu ?? 'qemu-system-x86_64';
+    this.qemu = options.qemu ?? QEMU_BINARY;
     this.node = options.node ?? process.execPath;
     this.kvmDevice = options.kvmDevice ?? '/dev/kvm';
     this.tempDir = options.tempDir ?? tmpdir();
