@@ -472,6 +472,7 @@ const smolvmArgv = {
     /** `-f` always: without it smolvm prompts, and at EOF prints "Cancelled" and exits 0 having deleted nothing. */
     delete: (name) => ['machine', 'delete', '--name', name, '-f'],
     list: () => ['machine', 'ls', '--json'],
+    egressEvents: (name) => ['machine', 'egress-events', '--name', name, '--json'],
 };
 /** `machine ls --json` is one pretty-printed JSON array. */
 function parseMachineList(stdout) {
@@ -703,6 +704,37 @@ class SmolvmDriver {
             throw new driver/* VmError */.w('unavailable', `smolvm machine ls --json failed: ${(0,tool_process/* lastWords */.aN)(listed)}`);
         }
         return parseMachineList(listed.stdout.toString('utf8')).find((m) => m.name === name);
+    }
+    /**
+     * libkrun's TSI carries the guest's sockets to the host's: an allowed endpoint is
+     * reached at its own address, and the host's loopback at 127.0.0.1 (refused unless
+     * allowed). No DNS address of its own: the guest's resolv.conf says where DNS goes.
+     */
+    guestNetwork(_handle, allow) {
+        return {
+            gateway: '127.0.0.1',
+            forwards: allow.map((target) => ({
+                guestAddress: target.host,
+                guestPort: target.port,
+                target,
+            })),
+        };
+    }
+    /** `machine egress-events --json`: smolvm's log of the connections its allowlist refused. */
+    async egressEvents(handle) {
+        const ran = await this.run(smolvmArgv.egressEvents(handle.name), { timeoutMs: 30_000 });
+        if (ran.exitCode !== 0 || ran.timedOut)
+            throw new driver/* VmError */.w('exec_failed', `smolvm machine egress-events --name ${handle.name} failed: ${ran.timedOut ? 'timed out' : (0,tool_process/* lastWords */.aN)(ran)}`);
+        const text = ran.stdout.toString('utf8').trim();
+        if (text === '')
+            return [];
+        // A JSON array, or one JSON object per line.
+        if (text.startsWith('['))
+            return JSON.parse(text);
+        return text
+            .split('\n')
+            .filter((l) => l.trim() !== '')
+            .map((l) => JSON.parse(l));
     }
     async describe(handle) {
         const state = handle.state;

@@ -11,6 +11,7 @@ __webpack_require__.r(__webpack_exports__);
 // EXPORTS
 __webpack_require__.d(__webpack_exports__, {
   KVM_HELP: () => (/* binding */ KVM_HELP),
+  QEMU_BINARY: () => (/* binding */ QEMU_BINARY),
   QemuDriver: () => (/* binding */ QemuDriver),
   UNSAFE_DNS_ADDRESS: () => (/* binding */ UNSAFE_DNS_ADDRESS)
 });
@@ -435,6 +436,8 @@ for (const s of [guest, upstream]) { s.on('error', end); s.on('close', end); }
 const KVM_HELP = 'give the runner user read+write access to /dev/kvm: add it to the kvm group, or on GitHub-hosted runners install the udev rule ' +
     `(echo 'KERNEL=="kvm", GROUP="kvm", MODE="0666", OPTIONS+="static_node=kvm"' | sudo tee /etc/udev/rules.d/99-kvm4all.rules; sudo udevadm control --reload-rules; sudo udevadm trigger --name-match=kvm)`;
 const LOG_TAIL_LINES = 30;
+/** The emulator the default guest (x86_64) runs on. */
+const QEMU_BINARY = 'qemu-system-x86_64';
 /** Where a leaky test guest's host resolver answers (VmSpec.qemuUnsafe.dnsViaHost). */
 const UNSAFE_DNS_ADDRESS = '10.0.2.53';
 async function tail(path, lines = LOG_TAIL_LINES) {
@@ -455,7 +458,7 @@ class QemuDriver {
     tempDir;
     pollMs;
     constructor(options = {}) {
-        this.qemu = options.qemu ?? 'qemu-system-x86_64';
+        this.qemu = options.qemu ?? QEMU_BINARY;
         this.node = options.node ?? process.execPath;
         this.kvmDevice = options.kvmDevice ?? '/dev/kvm';
         this.tempDir = options.tempDir ?? (0,external_node_os_.tmpdir)();
@@ -653,6 +656,10 @@ class QemuDriver {
     async delete(handle) {
         await this.stop(handle);
         await (0,promises_.rm)(stateOf(handle).workDir, { recursive: true, force: true });
+    }
+    /** libslirp: 10.0.2.2 is the host, 10.0.2.3 its DNS forwarder; each forward its own 10.0.2.100+i. */
+    guestNetwork(handle) {
+        return { gateway: '10.0.2.2', dns: '10.0.2.3', forwards: stateOf(handle).forwards ?? [] };
     }
     async describe(handle) {
         const state = stateOf(handle);

@@ -2,27 +2,6 @@ export const id = 415;
 export const ids = [415];
 export const modules = {
 
-/***/ 5197:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   l: () => (/* binding */ invoke)
-/* harmony export */ });
-/* harmony import */ var _reader_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(9470);
-
-/**
- * Runs a command in-process with inputs given by name, exactly as its action
- * or CLI form would (same parsing, defaults and validation): how a pipeline of
- * commands reuses them without a second code path.
- */
-async function invoke(command, inputs, ctx) {
-    const parsed = command.parse((0,_reader_js__WEBPACK_IMPORTED_MODULE_0__/* .makeReader */ .Y)(command, (name) => inputs[name], ctx.env));
-    return command.run(parsed, ctx);
-}
-
-
-/***/ }),
-
 /***/ 5415:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 

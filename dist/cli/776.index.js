@@ -43,6 +43,7 @@ const KVM_DENIED_FIX = 'add your user to the kvm group, or on GitHub-hosted runn
 
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   LIMA_HOST_ADDRESS: () => (/* binding */ LIMA_HOST_ADDRESS),
 /* harmony export */   LimaDriver: () => (/* binding */ LimaDriver),
 /* harmony export */   checkLimaName: () => (/* binding */ checkLimaName),
 /* harmony export */   checkTemplate: () => (/* binding */ checkTemplate),
@@ -161,6 +162,9 @@ function pingPodmanSocket(socketPath, timeoutMs) {
 const LOG_TAIL_BYTES = 4096;
 /** How long limactl itself may overrun its own `--timeout` before we kill it. */
 const START_GRACE_MS = 30_000;
+/** Where a Lima guest reaches the host's loopback (host.lima.internal). */
+const LIMA_HOST_ADDRESS = '192.168.5.2';
+const isLoopbackHost = (host) => host === 'localhost' || host.startsWith('127.') || host === '::1';
 class LimaDriver {
     options;
     backend = 'lima';
@@ -416,6 +420,23 @@ class LimaDriver {
         if ((await this.instance(handle.name)) === undefined)
             return;
         throw new _driver_js__WEBPACK_IMPORTED_MODULE_4__/* .VmError */ .w('exec_failed', `limactl delete --force ${handle.name} failed: ${(0,_tool_process_js__WEBPACK_IMPORTED_MODULE_6__/* .lastWords */ .aN)(deleted)}`);
+    }
+    /**
+     * Lima's user-mode network: the host's loopback answers at 192.168.5.2
+     * (host.lima.internal), its DNS at 192.168.5.3. Lima enforces no allowlist, so an
+     * allowed loopback endpoint is reached through the host address like any other
+     * host port — which is what the gate then finds.
+     */
+    guestNetwork(_handle, allow) {
+        return {
+            gateway: LIMA_HOST_ADDRESS,
+            dns: '192.168.5.3',
+            forwards: allow.map((target) => ({
+                guestAddress: isLoopbackHost(target.host) ? LIMA_HOST_ADDRESS : target.host,
+                guestPort: target.port,
+                target,
+            })),
+        };
     }
     async describe(handle) {
         const instance = await this.instance(handle.name);

@@ -43,6 +43,7 @@ const KVM_DENIED_FIX = 'add your user to the kvm group, or on GitHub-hosted runn
 
 __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   LIMA_HOST_ADDRESS: () => (/* binding */ LIMA_HOST_ADDRESS),
 /* harmony export */   LimaDriver: () => (/* binding */ LimaDriver),
 /* harmony export */   checkLimaName: () => (/* binding */ checkLimaName),
 /* harmony export */   checkTemplate: () => (/* binding */ checkTemplate),
@@ -161,6 +162,9 @@ function pingPodmanSocket(socketPath, timeoutMs) {
 const LOG_TAIL_BYTES = 4096;
 /** How long limactl itself may overrun its own `--timeout` before we kill it. */
 const START_GRACE_MS = 30_000;
+/** Where a Lima guest reaches the host's loopback (host.lima.internal). */
+const LIMA_HOST_ADDRESS = '192.168.5.2';
+const isLoopbackHost = (host) => host === 'localhost' || host.startsWith('127.') || host === '::1';
 class LimaDriver {
     options;
     backend = 'lima';
@@ -417,6 +421,23 @@ class LimaDriver {
             return;
         throw new _driver_js__WEBPACK_IMPORTED_MODULE_4__/* .VmError */ .w('exec_failed', `limactl delete --force ${handle.name} failed: ${(0,_tool_process_js__WEBPACK_IMPORTED_MODULE_6__/* .lastWords */ .aN)(deleted)}`);
     }
+    /**
+     * Lima's user-mode network: the host's loopback answers at 192.168.5.2
+     * (host.lima.internal), its DNS at 192.168.5.3. Lima enforces no allowlist, so an
+     * allowed loopback endpoint is reached through the host address like any other
+     * host port — which is what the gate then finds.
+     */
+    guestNetwork(_handle, allow) {
+        return {
+            gateway: LIMA_HOST_ADDRESS,
+            dns: '192.168.5.3',
+            forwards: allow.map((target) => ({
+                guestAddress: isLoopbackHost(target.host) ? LIMA_HOST_ADDRESS : target.host,
+                guestPort: target.port,
+                target,
+            })),
+        };
+    }
     async describe(handle) {
         const instance = await this.instance(handle.name);
         const accel = handle.state.accel ?? 'tcg';
@@ -469,264 +490,6 @@ async function tailOfFile(path, bytes) {
     finally {
         await file?.close();
     }
-}
-
-
-/***/ }),
-
-/***/ 2739:
-/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
-
-
-// EXPORTS
-__webpack_require__.d(__webpack_exports__, {
-  aN: () => (/* binding */ lastWords),
-  qI: () => (/* binding */ runTool)
-});
-
-// UNUSED EXPORTS: DEFAULT_TAIL_BYTES
-
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(1421);
-;// CONCATENATED MODULE: ./src/lib/limits.ts
-/**
- * Bounds on sizes and times that come from outside (a server, a bucket, a
- * container): none of them may exhaust memory or hold a job forever.
- */
-const MiB = 1024 * 1024;
-/**
- * The most a manifest or merge baseline may weigh. A real manifest is a few KiB
- * per agent; 16 MiB leaves room for thousands of agents and still fits in memory
- * twice over (bytes, then the parsed text).
- */
-const MAX_DOCUMENT_BYTES = 16 * MiB;
-/** How much of a podman command's or container's output is kept: the last 1 MiB. */
-const OUTPUT_TAIL_BYTES = 1 * MiB;
-/** How much of a podman command's stderr is kept for its error message. */
-const STDERR_TAIL_BYTES = (/* unused pure expression or super */ null && (64 * 1024));
-/** Default limit on podman pull / load / build, which can hang on a stuck registry or disk. */
-const DEFAULT_PODMAN_LONG_OP_TIMEOUT_MS = (/* unused pure expression or super */ null && (60 * 60_000));
-/** After SIGTERM, how long podman gets to clean up before SIGKILL. */
-const PODMAN_KILL_GRACE_MS = 10_000;
-/**
- * Every artifact download gets at least this long in total, retries included,
- * plus the time its size takes at DOWNLOAD_MIN_BYTES_PER_SECOND: a server that
- * trickles a byte now and then (never idle long enough for the idle timeout)
- * still cannot hold the job forever.
- */
-const DOWNLOAD_DEADLINE_FLOOR_MS = (/* unused pure expression or super */ null && (10 * 60_000));
-/** 256 KiB/s: far below any CI runner's link, so only a stalling server hits the deadline. */
-const DOWNLOAD_MIN_BYTES_PER_SECOND = (/* unused pure expression or super */ null && (256 * 1024));
-/** The overall deadline for downloading `sizeBytes`. */
-function downloadDeadlineMs(sizeBytes, floorMs = DOWNLOAD_DEADLINE_FLOOR_MS, minBytesPerSecond = DOWNLOAD_MIN_BYTES_PER_SECOND) {
-    return floorMs + Math.ceil((sizeBytes / minBytesPerSecond) * 1000);
-}
-/** `16 MiB`, `1.5 GiB`, `300 bytes`: limits in messages. */
-function formatLimitBytes(n) {
-    if (n < 1024)
-        return `${n} bytes`;
-    const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-    let value = n / 1024;
-    let unit = 0;
-    while (value >= 1024 && unit < units.length - 1) {
-        value /= 1024;
-        unit++;
-    }
-    return `${Number.isInteger(value) ? value : value.toFixed(1)} ${units[unit]}`;
-}
-/** `90 s`, `60 min`: durations in messages. */
-function formatLimitMs(ms) {
-    if (ms < 1000)
-        return `${ms} ms`;
-    if (ms < 120_000 || ms % 60_000 !== 0)
-        return `${Math.round(ms / 100) / 10} s`;
-    return `${ms / 60_000} min`;
-}
-const DOCUMENT_LIMIT_FOR = 'a manifest or baseline';
-/** A document bigger than its cap: not worth retrying, the source is wrong. */
-class SizeLimitError extends Error {
-    source;
-    limitBytes;
-    name = 'SizeLimitError';
-    kind = 'too_large';
-    retryable = false;
-    constructor(
-    /** What was being read, e.g. `manifest https://…/vm/manifest.json`. */
-    source, limitBytes, 
-    /** The size the source announced, when it did. */
-    announcedBytes, limitFor = DOCUMENT_LIMIT_FOR) {
-        super(`${source} is larger than ${formatLimitBytes(limitBytes)}${announcedBytes === undefined ? '' : ` (${announcedBytes} bytes)`}, the limit for ${limitFor}: refusing to read it`);
-        this.source = source;
-        this.limitBytes = limitBytes;
-    }
-}
-/**
- * Reads a whole document from `body`, but never more than `limitBytes`: past
- * the cap it stops reading (closing the source) and throws a SizeLimitError, so
- * an endless or hostile stream costs at most the cap in memory.
- */
-async function readCapped(body, source, limitBytes = MAX_DOCUMENT_BYTES, limitFor = DOCUMENT_LIMIT_FOR) {
-    const chunks = [];
-    let total = 0;
-    for await (const chunk of body) {
-        total += chunk.length;
-        if (total > limitBytes)
-            throw new SizeLimitError(source, limitBytes, undefined, limitFor);
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks, total);
-}
-/** Fails at once when the source announces (Content-Length, file size) more than the cap. */
-function checkAnnouncedSize(announced, source, limitBytes = MAX_DOCUMENT_BYTES) {
-    if (announced !== undefined && Number.isFinite(announced) && announced > limitBytes) {
-        throw new SizeLimitError(source, limitBytes, announced);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/lib/output-tail.ts
-
-/**
- * The last `limitBytes` of a stream of output. A container or a podman command
- * can print gigabytes; what a person (or an `expect` pattern) needs is the end,
- * and memory must not grow with what was printed.
- */
-class OutputTail {
-    limitBytes;
-    chunks = [];
-    size = 0;
-    /** Bytes that fell off the front. */
-    droppedBytes = 0;
-    constructor(limitBytes = OUTPUT_TAIL_BYTES) {
-        this.limitBytes = limitBytes;
-    }
-    push(data) {
-        const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-        if (chunk.length >= this.limitBytes) {
-            this.droppedBytes += this.size + chunk.length - this.limitBytes;
-            // A copy, so the (possibly huge) chunk it came from can be freed.
-            this.chunks = [Buffer.from(chunk.subarray(chunk.length - this.limitBytes))];
-            this.size = this.limitBytes;
-            return;
-        }
-        this.chunks.push(chunk);
-        this.size += chunk.length;
-        while (this.size > this.limitBytes) {
-            const first = this.chunks[0];
-            const excess = this.size - this.limitBytes;
-            if (first.length <= excess) {
-                this.chunks.shift();
-                this.size -= first.length;
-                this.droppedBytes += first.length;
-            }
-            else {
-                this.chunks[0] = first.subarray(excess);
-                this.size -= excess;
-                this.droppedBytes += excess;
-            }
-        }
-    }
-    get truncated() {
-        return this.droppedBytes > 0;
-    }
-    /** The kept bytes. */
-    bytes() {
-        return Buffer.concat(this.chunks, this.size);
-    }
-    /** The kept bytes as UTF-8; a character cut in half at the front is skipped. */
-    text() {
-        let bytes = Buffer.concat(this.chunks, this.size);
-        if (this.truncated) {
-            let start = 0;
-            // UTF-8 continuation bytes are 10xxxxxx.
-            while (start < bytes.length && start < 3 && (bytes[start] & 0xc0) === 0x80)
-                start++;
-            bytes = bytes.subarray(start);
-        }
-        return bytes.toString('utf8');
-    }
-}
-/** `{ droppedBytes }` only when something was dropped, so ordinary results keep their shape. */
-function droppedField(droppedBytes) {
-    return droppedBytes > 0 ? { droppedBytes } : {};
-}
-
-// EXTERNAL MODULE: ./src/lib/vm/driver.ts
-var driver = __webpack_require__(5899);
-;// CONCATENATED MODULE: ./src/lib/vm/tool-process.ts
-
-
-
-const DEFAULT_TAIL_BYTES = 64 * 1024;
-/**
- * Runs a VM tool to completion and returns its exit code and output tails; it
- * never throws for a non-zero exit (the driver decides what an exit code means),
- * only when the tool cannot be started at all.
- */
-function runTool(binary, args, options = {}) {
-    const spawn = options.spawn ?? external_node_child_process_.spawn;
-    const limit = options.tailBytes ?? DEFAULT_TAIL_BYTES;
-    return new Promise((resolve, reject) => {
-        // Its own process group, so a timeout also kills what the tool started
-        // (limactl shell's ssh, smolvm's helpers) instead of leaving them behind.
-        const child = spawn(binary, [...args], {
-            stdio: ['pipe', 'pipe', 'pipe'],
-            env: options.env ?? process.env,
-            ...(options.cwd ? { cwd: options.cwd } : {}),
-            detached: true,
-        });
-        const stdout = new OutputTail(limit);
-        const stderr = new OutputTail(limit);
-        child.stdout?.on('data', (d) => stdout.push(d));
-        child.stderr?.on('data', (d) => stderr.push(d));
-        let timedOut = false;
-        const killGroup = () => {
-            try {
-                if (child.pid !== undefined)
-                    process.kill(-child.pid, 'SIGKILL');
-            }
-            catch {
-                child.kill('SIGKILL');
-            }
-        };
-        const timer = options.timeoutMs === undefined
-            ? undefined
-            : setTimeout(() => {
-                timedOut = true;
-                killGroup();
-            }, options.timeoutMs);
-        const onAbort = () => killGroup();
-        options.signal?.addEventListener('abort', onAbort, { once: true });
-        // A tool that exits without reading stdin makes the write fail with EPIPE: not our error.
-        child.stdin?.on('error', () => { });
-        child.stdin?.end(options.stdin ?? undefined);
-        child.on('error', (error) => {
-            clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
-            reject(new driver/* VmError */.w(error.code === 'ENOENT' ? 'unavailable' : 'start_failed', error.code === 'ENOENT'
-                ? `${binary} was not found (is it installed and on PATH?)`
-                : `cannot run ${binary}: ${error.message}`, { cause: error }));
-        });
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            options.signal?.removeEventListener('abort', onAbort);
-            resolve({
-                exitCode: code ?? (signal ? 128 + (signalNumber(signal) ?? 9) : 1),
-                stdout: stdout.bytes(),
-                stderr: stderr.bytes(),
-                timedOut,
-                truncated: stdout.truncated || stderr.truncated,
-            });
-        });
-    });
-}
-function signalNumber(signal) {
-    return { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }[signal];
-}
-/** The last line of a tool's stderr (or stdout), for one-line error messages. */
-function lastWords(run) {
-    const text = run.stderr.toString('utf8').trim() || run.stdout.toString('utf8').trim();
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    return lines.slice(-3).join(' | ') || `exit code ${run.exitCode}`;
 }
 
 

@@ -251,6 +251,7 @@ export default defineCommand({
       )}\n`,
     );
     for (const p of run.problems) ctx.log.warning(p);
+    for (const n of run.notes) ctx.log.info(n);
     for (const e of run.escapes)
       ctx.log.warning(`escape: ${e.probe} ${e.address} (${e.target}): ${e.evidence}`);
     const outcome =
@@ -275,6 +276,7 @@ export default defineCommand({
             : `VM ${name}: given (started by boot-vm), left running`,
           `${run.probes.length} probes in ${Math.round(run.probeMs)} ms (gate ${Math.round(run.durationMs)} ms); report ${reportPath}`,
           ...run.problems.map((p) => `problem: ${p}`),
+          ...run.notes,
         ],
         table: {
           header: ['Probe', 'Target', 'Expected', 'Guest result', 'Host evidence', 'Verdict'],

@@ -15,8 +15,10 @@ const canaries = [
 const allowed = { host: '127.0.0.1', port: 8080 };
 const forwards = [{ guestAddress: '10.0.2.100', guestPort: 8080, target: allowed }];
 
+const qemuNet = (f: typeof forwards) => ({ gateway: '10.0.2.2', dns: '10.0.2.3', forwards: f });
+
 function plan() {
-  return planProbes({ canaries, forwards, allow: [allowed], token }).probes;
+  return planProbes({ canaries, network: qemuNet(forwards), allow: [allowed], token }).probes;
 }
 const allBlocked = (probes: ReturnType<typeof plan>, reached: string[] = []) =>
   parseGuestOutput(
@@ -65,7 +67,7 @@ describe('gate plan', () => {
     const any = { id: 'tcp-any', protocol: 'tcp' as const, bind: '0.0.0.0', port: 4003 };
     const probes = planProbes({
       canaries: [...canaries, any],
-      forwards: [...forwards, extra],
+      network: qemuNet([...forwards, extra]),
       allow: [allowed],
       resolvers: ['10.0.2.3', '10.0.2.53'],
       hostAddresses: ['192.168.1.7'],
@@ -96,7 +98,7 @@ describe('gate plan', () => {
   });
 
   it('reports an allowed endpoint without a forward as unmapped', () => {
-    const r = planProbes({ canaries, forwards: [], allow: [allowed], token });
+    const r = planProbes({ canaries, network: qemuNet([]), allow: [allowed], token });
     expect(r.unmapped).toEqual([allowed]);
   });
 });

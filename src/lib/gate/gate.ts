@@ -9,7 +9,6 @@ import { isIP } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint, VmDriver, VmHandle } from '../vm/driver.js';
-import type { Forward } from '../vm/qemu/plan.js';
 import { type CanarySet, type CanarySpec, DEFAULT_CANARIES, startCanaries } from './canaries.js';
 import {
   GUEST_GATE_DIR,
@@ -22,7 +21,7 @@ import {
   probeScript,
   RUNTIME_CHECK,
 } from './probes.js';
-import { type GateReport, judge } from './verdict.js';
+import { type GateReport, judge, type ProbeRow } from './verdict.js';
 
 export interface GateOptions {
   driver: VmDriver;
@@ -48,17 +47,14 @@ export interface GateOptions {
 
 export interface GateRun extends GateReport {
   probes: Probe[];
+  /** The backend's own egress log (smolvm's egress-events), when it keeps one. */
+  backendEvents?: unknown[];
+  /** What the reader should know that does not change the verdict. */
+  notes: string[];
   canaries: { id: string; protocol: string; bind: string; port: number }[];
   guestStdout: string;
   durationMs: number;
   probeMs: number;
-}
-
-/** The guest addresses the VM's backend gives each endpoint; only qemu records them today. */
-export function guestForwards(handle: VmHandle): Forward[] | undefined {
-  if (handle.backend !== 'qemu') return undefined;
-  const forwards = (handle.state as { forwards?: Forward[] }).forwards;
-  return Array.isArray(forwards) ? forwards : undefined;
 }
 
 /** Lets the last canary log writes and relay connections land before reading the logs. */
@@ -76,16 +72,11 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
   let probes: Probe[] = [];
   let probeMs = 0;
   try {
-    const forwards = guestForwards(o.handle);
-    if (!forwards)
-      problems.push(
-        `the ${o.handle.backend} backend does not say which guest address reaches which endpoint`,
-      );
     const runtime = o.runtime ?? '/bin/busybox';
     const guestView = await inspectGuest(o, runtime, problems);
     const plan = planProbes({
       canaries: canaries.canaries,
-      forwards: forwards ?? [],
+      network: o.driver.guestNetwork(o.handle, o.allow),
       allow: o.allow,
       resolvers: guestView?.resolvers ?? [],
       hostAddresses: o.hostAddresses ?? runnerAddresses(),
@@ -130,8 +121,11 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
       canaryFailures: canaries.failures,
       problems,
     });
+    const backend = await backendEvidence(o, report.rows);
     return {
       ...report,
+      backendEvents: backend.events,
+      notes: backend.notes,
       probes,
       canaries: canaries.canaries.map(({ id, protocol, bind, port }) => ({
         id,
@@ -146,6 +140,43 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
   } finally {
     await canaries.close();
     await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The backend's refusal log as extra evidence (smolvm's `machine egress-events`):
+ * a blocked probe whose destination the backend logged as refused says so in its
+ * row. It never decides the verdict — the canaries do — and a log that cannot be
+ * read is a note, not a pass.
+ */
+async function backendEvidence(
+  o: GateOptions,
+  rows: ProbeRow[],
+): Promise<{ events?: unknown[]; notes: string[] }> {
+  if (!o.driver.egressEvents) return { notes: [] };
+  try {
+    const events = await o.driver.egressEvents(o.handle);
+    const texts = events.map((e) => JSON.stringify(e));
+    let refused = 0;
+    for (const row of rows) {
+      if (row.expected !== 'blocked' || row.verdict !== 'ok') continue;
+      const at = row.address.lastIndexOf(':');
+      const [address, port] = [row.address.slice(0, at), row.address.slice(at + 1)];
+      if (texts.some((t) => t.includes(address) && new RegExp(`\\b${port}\\b`).test(t))) {
+        row.evidence = `refused by ${o.handle.backend} (egress-events)`;
+        refused++;
+      }
+    }
+    return {
+      events,
+      notes: [
+        `${o.handle.backend} egress-events: ${events.length} refused connection(s) logged, ${refused} matching a probe`,
+      ],
+    };
+  } catch (error) {
+    return {
+      notes: [`${o.handle.backend} egress-events could not be read: ${(error as Error).message}`],
+    };
   }
 }
 

@@ -4,13 +4,9 @@
  * text for busybox `sh`, using only the busybox the gate copied in.
  */
 import { randomBytes } from 'node:crypto';
-import type { Endpoint } from '../vm/driver.js';
-import type { Forward } from '../vm/qemu/plan.js';
+import type { Endpoint, GuestNetwork } from '../vm/driver.js';
 import { CANARY_REPLY, CANARY_ZONE, type Canary, dnsQuery } from './canaries.js';
 
-/** libslirp's virtual host (the runner itself) and its DNS address. */
-export const GUEST_GATEWAY = '10.0.2.2';
-export const GUEST_DNS = '10.0.2.3';
 export const METADATA_ADDRESS = '169.254.169.254';
 /** A DNS answer from here means the guest has a path to the internet. */
 export const PUBLIC_RESOLVER = '8.8.8.8';
@@ -52,7 +48,8 @@ export const newToken = (): string => `vmg${randomBytes(10).toString('hex')}`;
 
 export interface PlanInput {
   canaries: readonly Canary[];
-  forwards: readonly Forward[];
+  /** How the guest sees the host (the VM driver's guestNetwork). */
+  network: GuestNetwork;
   allow: readonly Endpoint[];
   /** The nameservers in the guest's /etc/resolv.conf: the path its programs' DNS takes. */
   resolvers?: readonly string[];
@@ -71,6 +68,7 @@ const same = (a: Endpoint, b: Endpoint) => a.host === b.host && a.port === b.por
 
 export function planProbes(input: PlanInput): ProbePlan {
   const token = input.token ?? newToken;
+  const { gateway, dns, forwards } = input.network;
   const probes: Probe[] = [];
   const add = (p: Omit<Probe, 'id' | 'token'>) =>
     probes.push({ ...p, id: `p${probes.length + 1}`, token: token() });
@@ -79,7 +77,7 @@ export function planProbes(input: PlanInput): ProbePlan {
   const udp = input.canaries.filter((c) => c.protocol !== 'tcp');
 
   for (const endpoint of input.allow) {
-    const forward = input.forwards.find((f) => same(f.target, endpoint));
+    const forward = forwards.find((f) => same(f.target, endpoint));
     if (!forward) {
       unmapped.push(endpoint);
       continue;
@@ -108,7 +106,7 @@ export function planProbes(input: PlanInput): ProbePlan {
     // The allowed service itself, but straight through the gateway instead of its forward.
     add({
       kind: 'http',
-      address: GUEST_GATEWAY,
+      address: gateway,
       port: endpoint.port,
       expect: 'blocked',
       target: `allowed ${endpoint.host}:${endpoint.port} bypassing its forward`,
@@ -118,7 +116,7 @@ export function planProbes(input: PlanInput): ProbePlan {
   for (const c of tcp)
     add({
       kind: 'tcp',
-      address: GUEST_GATEWAY,
+      address: gateway,
       port: c.port,
       expect: 'blocked',
       target: `canary ${c.id} (${c.bind}:${c.port}) via the gateway`,
@@ -126,12 +124,12 @@ export function planProbes(input: PlanInput): ProbePlan {
   for (const c of udp)
     add({
       kind: 'dns',
-      address: GUEST_GATEWAY,
+      address: gateway,
       port: c.port,
       expect: 'blocked',
       target: `UDP/DNS canary ${c.id} (${c.bind}:${c.port}) via the gateway`,
     });
-  for (const f of input.forwards) {
+  for (const f of forwards) {
     const allowed = input.allow.some((e) => same(e, f.target));
     if (!allowed)
       add({
@@ -162,10 +160,10 @@ export function planProbes(input: PlanInput): ProbePlan {
   }
   // Canary-zone queries along every path a name could take out: slirp's DNS address,
   // the gateway, a public resolver, and whatever the guest's resolv.conf names.
-  const resolvers = [...new Set([GUEST_DNS, ...(input.resolvers ?? [])])];
+  const resolvers = [...new Set([...(dns ? [dns] : []), ...(input.resolvers ?? [])])];
   const dnsTarget = (address: string) =>
-    address === GUEST_DNS
-      ? "slirp's DNS forwarder (the host's resolver)"
+    address === dns
+      ? "the backend's DNS forwarder (the host's resolver)"
       : `the guest's resolver ${address} (from /etc/resolv.conf)`;
   for (const address of resolvers) {
     add({ kind: 'dns', address, port: 53, expect: 'blocked', target: dnsTarget(address) });
@@ -179,7 +177,7 @@ export function planProbes(input: PlanInput): ProbePlan {
   }
   add({
     kind: 'dns-tcp',
-    address: GUEST_GATEWAY,
+    address: gateway,
     port: 53,
     expect: 'blocked',
     target: 'a DNS server on the host (the gateway) over TCP',
@@ -198,23 +196,24 @@ export function planProbes(input: PlanInput): ProbePlan {
     expect: 'blocked',
     target: 'a public DNS resolver over TCP (raw IP, no proxy)',
   });
-  for (const c of udp)
-    add({
-      kind: 'dns',
-      address: GUEST_DNS,
-      port: c.port,
-      expect: 'blocked',
-      target: `UDP/DNS canary ${c.id} via the DNS address`,
-    });
+  if (dns)
+    for (const c of udp)
+      add({
+        kind: 'dns',
+        address: dns,
+        port: c.port,
+        expect: 'blocked',
+        target: `UDP/DNS canary ${c.id} via the DNS address`,
+      });
   // A container engine: its TCP port on the host, and any forward that is not allowed.
   add({
     kind: 'engine',
-    address: GUEST_GATEWAY,
+    address: gateway,
     port: ENGINE_PORT,
     expect: 'blocked',
     target: `a container engine API on the host (port ${ENGINE_PORT}, _ping)`,
   });
-  for (const f of input.forwards)
+  for (const f of forwards)
     if (!input.allow.some((e) => same(e, f.target)))
       add({
         kind: 'engine',

@@ -115,6 +115,23 @@ export interface VmDriver {
   /** Removes the VM and everything the driver made for it; a missing VM is not an error. */
   delete(handle: VmHandle): Promise<void>;
   describe(handle: VmHandle): Promise<VmDescription>;
+  /**
+   * How the guest sees the host: the address that reaches the host's loopback, the
+   * DNS address the backend serves (if any), and the guest address and port of each
+   * allowed endpoint. The sandbox gate aims its probes with it.
+   */
+  guestNetwork(handle: VmHandle, allow: readonly Endpoint[]): GuestNetwork;
+  /** The backend's own log of refused egress, when it keeps one (smolvm): extra evidence for the gate. */
+  egressEvents?(handle: VmHandle): Promise<unknown[]>;
+}
+
+export interface GuestNetwork {
+  /** The guest-side address of the host itself (its loopback services answer there). */
+  gateway: string;
+  /** A DNS address the backend itself serves to the guest, if any. */
+  dns?: string;
+  /** Guest address and port of each reachable endpoint (allowed, and any extra the backend set up). */
+  forwards: { guestAddress: string; guestPort: number; target: Endpoint }[];
 }
 
 export type VmErrorKind = 'invalid' | 'unavailable' | 'start_failed' | 'timeout' | 'exec_failed';

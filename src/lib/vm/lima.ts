@@ -4,8 +4,10 @@ import { isAbsolute, join, posix } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   type Accel,
+  type Endpoint,
   type ExecOptions,
   type ExecResult,
+  type GuestNetwork,
   type PreflightReport,
   type VmDescription,
   type VmDriver,
@@ -166,6 +168,12 @@ interface LimaState {
 const LOG_TAIL_BYTES = 4096;
 /** How long limactl itself may overrun its own `--timeout` before we kill it. */
 const START_GRACE_MS = 30_000;
+
+/** Where a Lima guest reaches the host's loopback (host.lima.internal). */
+export const LIMA_HOST_ADDRESS = '192.168.5.2';
+
+const isLoopbackHost = (host: string) =>
+  host === 'localhost' || host.startsWith('127.') || host === '::1';
 
 export class LimaDriver implements VmDriver {
   readonly backend = 'lima' as const;
@@ -487,6 +495,24 @@ export class LimaDriver implements VmDriver {
       'exec_failed',
       `limactl delete --force ${handle.name} failed: ${lastWords(deleted)}`,
     );
+  }
+
+  /**
+   * Lima's user-mode network: the host's loopback answers at 192.168.5.2
+   * (host.lima.internal), its DNS at 192.168.5.3. Lima enforces no allowlist, so an
+   * allowed loopback endpoint is reached through the host address like any other
+   * host port — which is what the gate then finds.
+   */
+  guestNetwork(_handle: VmHandle, allow: readonly Endpoint[]): GuestNetwork {
+    return {
+      gateway: LIMA_HOST_ADDRESS,
+      dns: '192.168.5.3',
+      forwards: allow.map((target) => ({
+        guestAddress: isLoopbackHost(target.host) ? LIMA_HOST_ADDRESS : target.host,
+        guestPort: target.port,
+        target,
+      })),
+    };
   }
 
   async describe(handle: VmHandle): Promise<VmDescription> {

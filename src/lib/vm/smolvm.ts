@@ -8,6 +8,7 @@ import {
   type Endpoint,
   type ExecOptions,
   type ExecResult,
+  type GuestNetwork,
   type PreflightReport,
   type VmDescription,
   type VmDriver,
@@ -88,6 +89,7 @@ export const smolvmArgv = {
   /** `-f` always: without it smolvm prompts, and at EOF prints "Cancelled" and exits 0 having deleted nothing. */
   delete: (name: string): string[] => ['machine', 'delete', '--name', name, '-f'],
   list: (): string[] => ['machine', 'ls', '--json'],
+  egressEvents: (name: string): string[] => ['machine', 'egress-events', '--name', name, '--json'],
 };
 
 export type SmolvmState = 'created' | 'running' | 'stopped' | 'failed' | 'unreachable' | 'frozen';
@@ -419,6 +421,40 @@ export class SmolvmDriver implements VmDriver {
       throw new VmError('unavailable', `smolvm machine ls --json failed: ${lastWords(listed)}`);
     }
     return parseMachineList(listed.stdout.toString('utf8')).find((m) => m.name === name);
+  }
+
+  /**
+   * libkrun's TSI carries the guest's sockets to the host's: an allowed endpoint is
+   * reached at its own address, and the host's loopback at 127.0.0.1 (refused unless
+   * allowed). No DNS address of its own: the guest's resolv.conf says where DNS goes.
+   */
+  guestNetwork(_handle: VmHandle, allow: readonly Endpoint[]): GuestNetwork {
+    return {
+      gateway: '127.0.0.1',
+      forwards: allow.map((target) => ({
+        guestAddress: target.host,
+        guestPort: target.port,
+        target,
+      })),
+    };
+  }
+
+  /** `machine egress-events --json`: smolvm's log of the connections its allowlist refused. */
+  async egressEvents(handle: VmHandle): Promise<unknown[]> {
+    const ran = await this.run(smolvmArgv.egressEvents(handle.name), { timeoutMs: 30_000 });
+    if (ran.exitCode !== 0 || ran.timedOut)
+      throw new VmError(
+        'exec_failed',
+        `smolvm machine egress-events --name ${handle.name} failed: ${ran.timedOut ? 'timed out' : lastWords(ran)}`,
+      );
+    const text = ran.stdout.toString('utf8').trim();
+    if (text === '') return [];
+    // A JSON array, or one JSON object per line.
+    if (text.startsWith('[')) return JSON.parse(text) as unknown[];
+    return text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as unknown);
   }
 
   async describe(handle: VmHandle): Promise<VmDescription> {

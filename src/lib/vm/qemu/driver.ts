@@ -14,6 +14,7 @@ import {
   type Accel,
   type ExecOptions,
   type ExecResult,
+  type GuestNetwork,
   type PreflightReport,
   type VmDescription,
   type VmDriver,
@@ -323,6 +324,11 @@ export class QemuDriver implements VmDriver {
   async delete(handle: VmHandle): Promise<void> {
     await this.stop(handle);
     await rm(stateOf(handle).workDir, { recursive: true, force: true });
+  }
+
+  /** libslirp: 10.0.2.2 is the host, 10.0.2.3 its DNS forwarder; each forward its own 10.0.2.100+i. */
+  guestNetwork(handle: VmHandle): GuestNetwork {
+    return { gateway: '10.0.2.2', dns: '10.0.2.3', forwards: stateOf(handle).forwards ?? [] };
   }
 
   async describe(handle: VmHandle): Promise<VmDescription> {
