@@ -112,4 +112,6 @@ console.log(
 console.log('| --- | --- | --- |');
 for (const [variant, r] of Object.entries(results))
   console.log(`| ${variant} | ${median(r.probe)} | ${median(r.gate)} |`);
+const ratio = (k) => (median(results.sequential[k]) / median(results.parallel[k])).toFixed(1);
+console.log(`sequential / parallel: probes ${ratio('probe')}x, whole step ${ratio('gate')}x`);
 console.log(`load average at end: ${load()}`);

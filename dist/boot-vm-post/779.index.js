@@ -327,6 +327,40 @@ function qemuArgv(plan) {
         paths.pidFile,
     ];
 }
+/**
+ * Reads a qemu command line the way the host sees it (`/proc/PID/cmdline`), so the
+ * sandbox gate has host-side evidence the guest cannot hide: user networking
+ * without `restrict=on`, a guestfwd the VM's state does not list, a host
+ * directory shared over 9p or virtiofs.
+ */
+function auditQemuArgv(argv, forwards) {
+    const findings = [];
+    const listed = new Set(forwards.map((f) => `${f.guestAddress}:${f.guestPort}`));
+    argv.forEach((arg, i) => {
+        const prev = argv[i - 1];
+        if (prev === '-netdev' && /^user(,|$)/.test(arg)) {
+            const options = arg.split(',');
+            if (!options.includes('restrict=on') && !options.includes('restrict=yes'))
+                findings.push({
+                    what: "user networking without restrict=on: the guest reaches the host's loopback and beyond",
+                    arg,
+                });
+            for (const option of options) {
+                const fwd = /^guestfwd=tcp:([^:]+):(\d+)-/.exec(option);
+                if (fwd && !listed.has(`${fwd[1]}:${fwd[2]}`))
+                    findings.push({
+                        what: `a forward the VM's state does not list: ${fwd[1]}:${fwd[2]}`,
+                        arg: option,
+                    });
+            }
+        }
+        if (prev === '-virtfs' || prev === '-fsdev')
+            findings.push({ what: 'a host directory shared into the guest (9p)', arg: `${prev} ${arg}` });
+        if (prev === '-device' && /^(virtio-9p|vhost-user-fs)/.test(arg))
+            findings.push({ what: 'a host directory shared into the guest', arg: `${prev} ${arg}` });
+    });
+    return findings;
+}
 
 ;// CONCATENATED MODULE: ./src/lib/vm/qemu/process.ts
 /** Finding and ending a daemonized qemu by its work directory, never by name alone. */
@@ -657,9 +691,26 @@ class QemuDriver {
         await this.stop(handle);
         await (0,promises_.rm)(stateOf(handle).workDir, { recursive: true, force: true });
     }
-    /** libslirp: 10.0.2.2 is the host, 10.0.2.3 its DNS forwarder; each forward its own 10.0.2.100+i. */
+    /** libslirp: 10.0.2.2 (IPv6 fec0::2) is the host, 10.0.2.3 its DNS forwarder; each forward its own 10.0.2.100+i. */
     guestNetwork(handle) {
-        return { gateway: '10.0.2.2', dns: '10.0.2.3', forwards: stateOf(handle).forwards ?? [] };
+        return {
+            gateway: '10.0.2.2',
+            gateway6: 'fec0::2',
+            dns: '10.0.2.3',
+            forwards: stateOf(handle).forwards ?? [],
+        };
+    }
+    /** The running qemu's own command line, read from /proc: what it really was started with. */
+    async hostAudit(handle) {
+        const state = stateOf(handle);
+        const pid = await findQemu(workPaths(state.workDir).pidFile, state.pid);
+        if (!pid)
+            throw new driver/* VmError */.w('exec_failed', `VM ${handle.name} has no running qemu`);
+        const argv = (await (0,promises_.readFile)(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+        return auditQemuArgv(argv, state.forwards ?? []).map((f) => ({
+            what: f.what,
+            evidence: `qemu (pid ${pid}) runs with ${f.arg}`,
+        }));
     }
     async describe(handle) {
         const state = stateOf(handle);

@@ -713,6 +713,7 @@ class SmolvmDriver {
     guestNetwork(_handle, allow) {
         return {
             gateway: '127.0.0.1',
+            gateway6: '::1',
             forwards: allow.map((target) => ({
                 guestAddress: target.host,
                 guestPort: target.port,

@@ -169,6 +169,22 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     expect(run.escapes.map((e) => e.target)).toContain(
       `allowed 127.0.0.1:${control.endpoint.port} bypassing its forward`,
     );
+    // The host's own witness, whatever the guest says: qemu runs without restrict=on.
+    expect(run.escapes).toContainEqual(
+      expect.objectContaining({
+        probe: 'host-audit',
+        target:
+          "user networking without restrict=on: the guest reaches the host's loopback and beyond",
+      }),
+    );
+    // IPv6 too: slirp's fec0::2 is the host's ::1.
+    expect(run.escapes, show(run)).toContainEqual(
+      expect.objectContaining({
+        address: expect.stringMatching(/^\[fec0::2\]:\d+$/),
+        canary: 'tcp-loopback6',
+        peer: expect.stringMatching(/^::1:\d+$/),
+      }),
+    );
     // 127.0.0.2 is not what slirp maps the gateway to: that canary stays quiet.
     expect(run.escapes.some((e) => e.canary === 'tcp-loopback-alias')).toBe(false);
 
@@ -193,6 +209,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
       /^token vmg[0-9a-f]{20} at canary tcp-loopback from 127\.0\.0\.1:\d+$/,
     );
     expect(lied.rows.find((r) => r.probe === hidden?.probe)?.guest).toMatch(/^blocked/);
+    expect(lied.escapes.some((e) => e.probe === 'host-audit')).toBe(true);
   });
 
   it('fails a guest with an extra forward to a host port not in allow, naming that forward', async () => {
@@ -314,6 +331,14 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
           /^token vmg[0-9a-f]{20} at canary dns-zone from 127\.0\.0\.1:\d+$/,
         ),
       }),
+      // The host's own witness: the qemu command line has a forward the VM's state does not list.
+      expect.objectContaining({
+        probe: 'host-audit',
+        target: "a forward the VM's state does not list: 10.0.2.53:53",
+        evidence: expect.stringMatching(
+          /^qemu \(pid \d+\) runs with guestfwd=tcp:10\.0\.2\.53:53-cmd:/,
+        ),
+      }),
     ]);
     // The answer came back to the guest too; UDP to the same resolver stays dropped by restrict=on.
     const rows = run.rows.filter((r) => r.address === '10.0.2.53:53');
@@ -337,6 +362,12 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     });
     expect(run.verdict, show(run)).toBe('fail');
     expect(run.escapes, show(run)).toEqual([
+      // The host sees the share in qemu's command line; the guest sees the 9p device.
+      expect.objectContaining({
+        probe: 'host-audit',
+        target: 'a host directory shared into the guest (9p)',
+        evidence: expect.stringContaining(`-virtfs local,path=${shared},mount_tag=hostshare`),
+      }),
       expect.objectContaining({
         probe: 'exposure',
         target: 'host share (a 9p/virtiofs device)',

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CANARY_ZONE, dnsAnswer, dnsQuery, startCanaries } from '../../src/lib/gate/canaries.js';
 import { parseGuestOutput, planProbes, probeScript } from '../../src/lib/gate/probes.js';
 import { judge } from '../../src/lib/gate/verdict.js';
-import { qemuArgv } from '../../src/lib/vm/qemu/plan.js';
+import { auditQemuArgv, qemuArgv } from '../../src/lib/vm/qemu/plan.js';
 
 let n = 0;
 const token = () => `vmg${String(++n).padStart(20, '0')}`;
@@ -65,9 +65,10 @@ describe('gate plan', () => {
       target: { host: '/run/e.sock', port: 2375 },
     };
     const any = { id: 'tcp-any', protocol: 'tcp' as const, bind: '0.0.0.0', port: 4003 };
+    const six = { id: 'tcp-loopback6', protocol: 'tcp' as const, bind: '::1', port: 4004 };
     const probes = planProbes({
-      canaries: [...canaries, any],
-      network: qemuNet([...forwards, extra]),
+      canaries: [...canaries, any, six],
+      network: { ...qemuNet([...forwards, extra]), gateway6: 'fec0::2' },
       allow: [allowed],
       resolvers: ['10.0.2.3', '10.0.2.53'],
       hostAddresses: ['192.168.1.7'],
@@ -81,8 +82,12 @@ describe('gate plan', () => {
         'engine 10.0.2.101:2375 a container engine API (_ping) on the forward to /run/e.sock:2375, not in allow',
         "tcp 192.168.1.7:4003 canary tcp-any (0.0.0.0:4003) via the runner's address 192.168.1.7",
         "icmp 192.168.1.7:0 ICMP echo to the runner's address 192.168.1.7",
+        "tcp fec0::2:4004 canary tcp-loopback6 ([::1]:4004) via the host's IPv6 address",
       ]),
     );
+    // IPv6 canaries only through the IPv6 address, IPv4 ones never through it.
+    expect(lines.filter((l) => l.includes('4004'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('fec0::2'))).toHaveLength(1);
     // slirp's own DNS address is probed once, not again as a resolv.conf entry.
     expect(lines.filter((l) => l.startsWith('dns 10.0.2.3:53 '))).toHaveLength(1);
     const script = probeScript(probes);
@@ -95,6 +100,8 @@ describe('gate plan', () => {
       ),
     );
     expect(script).toContain('GET /_ping HTTP/1.0');
+    // The IPv6 probe first waits for the guest's IPv6 address, in its own background job.
+    expect(script).toMatch(/^\{ v6wait; stream p\d+ fec0::2 4004 .*; \} &$/m);
   });
 
   it('reports an allowed endpoint without a forward as unmapped', () => {
@@ -255,6 +262,26 @@ describe('qemu leak knob (gate tests only)', () => {
     relay: ['node', '/w/relay.cjs'],
   };
   const netdev = (argv: string[]) => argv[argv.indexOf('-netdev') + 1];
+  it("the host's audit of a qemu command line finds no restrict, unlisted forwards and shares, and nothing in ours", () => {
+    expect(auditQemuArgv(qemuArgv(plan), forwards)).toEqual([]);
+    const leaky = qemuArgv({
+      ...plan,
+      restrict: false,
+      unlisted: [
+        { guestAddress: '10.0.2.53', guestPort: 53, target: { host: '127.0.0.1', port: 5353 } },
+      ],
+      share: '/srv/share',
+    });
+    expect(auditQemuArgv(leaky, forwards).map((f) => f.what)).toEqual([
+      "user networking without restrict=on: the guest reaches the host's loopback and beyond",
+      "a forward the VM's state does not list: 10.0.2.53:53",
+      'a host directory shared into the guest (9p)',
+    ]);
+    expect(
+      auditQemuArgv(['-device', 'vhost-user-fs-pci,chardev=c,tag=t'], []).map((f) => f.arg),
+    ).toEqual(['-device vhost-user-fs-pci,chardev=c,tag=t']);
+  });
+
   it('keeps restrict=on unless a test asks for a leaky guest', () => {
     expect(netdev(qemuArgv(plan))).toMatch(/^user,id=net0,restrict=on,guestfwd=/);
     expect(netdev(qemuArgv({ ...plan, restrict: true }))).toContain('restrict=on');

@@ -39,6 +39,8 @@ export interface CanarySet {
   canaries: Canary[];
   /** Canaries that could not bind: the gate cannot judge without them (verdict broken). */
   failures: CanaryFailure[];
+  /** IPv6 canaries on a host without that address family: nothing to reach, so skipped (a note). */
+  unavailable: CanaryFailure[];
   hits(): CanaryHit[];
   close(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export const DEFAULT_CANARIES: readonly CanarySpec[] = [
   { id: 'tcp-loopback', protocol: 'tcp', bind: '127.0.0.1' },
   { id: 'tcp-loopback-alias', protocol: 'tcp', bind: '127.0.0.2' },
   { id: 'tcp-any', protocol: 'tcp', bind: '0.0.0.0' },
+  { id: 'tcp-loopback6', protocol: 'tcp', bind: '::1' },
   { id: 'udp-dns-loopback', protocol: 'udp', bind: '127.0.0.1' },
   { id: 'dns-zone', protocol: 'dns', bind: '127.0.0.1' },
 ];
@@ -105,6 +108,7 @@ export async function startCanaries(
   const hits: CanaryHit[] = [];
   const canaries: Canary[] = [];
   const failures: CanaryFailure[] = [];
+  const unavailable: CanaryFailure[] = [];
   const closers: (() => Promise<void>)[] = [];
   const record = (canary: string, peer: string, data: Buffer, seen: Set<string>) => {
     for (const token of tokensIn(data)) {
@@ -139,6 +143,12 @@ export async function startCanaries(
       }
       canaries.push({ ...spec, port });
     } catch (error) {
+      // A host without IPv6 loopback has nothing there to reach: not a canary that failed.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (spec.bind.includes(':') && (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT')) {
+        unavailable.push({ id: spec.id, bind: spec.bind, error: (error as Error).message });
+        continue;
+      }
       failures.push({
         id: spec.id,
         bind: `${spec.bind}:${spec.port ?? 0}`,
@@ -150,6 +160,7 @@ export async function startCanaries(
   return {
     canaries,
     failures,
+    unavailable,
     hits: () => [...hits],
     close: async () => {
       await Promise.all(closers.splice(0).map((close) => close()));

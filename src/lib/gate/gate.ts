@@ -113,6 +113,12 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
       controlTokens = new Set();
       problems.push(`the allowed endpoints' log could not be read: ${(error as Error).message}`);
     }
+    let hostFindings: { what: string; evidence: string }[] = [];
+    try {
+      if (o.driver.hostAudit) hostFindings = await o.driver.hostAudit(o.handle);
+    } catch (error) {
+      problems.push(`the host could not audit the VM: ${(error as Error).message}`);
+    }
     const report = judge({
       probes,
       guest,
@@ -120,12 +126,18 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
       controlTokens,
       canaryFailures: canaries.failures,
       problems,
+      hostFindings,
     });
     const backend = await backendEvidence(o, report.rows);
     return {
       ...report,
       backendEvents: backend.events,
-      notes: backend.notes,
+      notes: [
+        ...canaries.unavailable.map(
+          (u) => `canary ${u.id} skipped: this host has no ${u.bind} (${u.error})`,
+        ),
+        ...backend.notes,
+      ],
       probes,
       canaries: canaries.canaries.map(({ id, protocol, bind, port }) => ({
         id,

@@ -68,12 +68,15 @@ const same = (a: Endpoint, b: Endpoint) => a.host === b.host && a.port === b.por
 
 export function planProbes(input: PlanInput): ProbePlan {
   const token = input.token ?? newToken;
-  const { gateway, dns, forwards } = input.network;
+  const { gateway, gateway6, dns, forwards } = input.network;
   const probes: Probe[] = [];
   const add = (p: Omit<Probe, 'id' | 'token'>) =>
     probes.push({ ...p, id: `p${probes.length + 1}`, token: token() });
   const unmapped: Endpoint[] = [];
-  const tcp = input.canaries.filter((c) => c.protocol === 'tcp');
+  const v6 = (c: Canary) => c.bind.includes(':');
+  // IPv4 paths reach IPv4 canaries; the IPv6 ones are probed through the host's IPv6 address.
+  const tcp = input.canaries.filter((c) => c.protocol === 'tcp' && !v6(c));
+  const tcp6 = input.canaries.filter((c) => c.protocol === 'tcp' && v6(c));
   const udp = input.canaries.filter((c) => c.protocol !== 'tcp');
 
   for (const endpoint of input.allow) {
@@ -121,6 +124,15 @@ export function planProbes(input: PlanInput): ProbePlan {
       expect: 'blocked',
       target: `canary ${c.id} (${c.bind}:${c.port}) via the gateway`,
     });
+  if (gateway6)
+    for (const c of tcp6)
+      add({
+        kind: 'tcp',
+        address: gateway6,
+        port: c.port,
+        expect: 'blocked',
+        target: `canary ${c.id} ([${c.bind}]:${c.port}) via the host's IPv6 address`,
+      });
   for (const c of udp)
     add({
       kind: 'dns',
@@ -338,6 +350,14 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
     '  if [ $rc = 0 ] || $B grep -qE "NXDOMAIN|SERVFAIL|REFUSED|NOTIMP" $D/$1.out; then r=reached; else r=blocked; fi',
     '  echo "PROBE $1 $r $rc"',
     '}',
+    // Waits (up to ~10 s) for a usable IPv6 address: global or site scope, not tentative.
+    'v6wait() {',
+    '  [ -e /proc/net/if_inet6 ] || return 1',
+    '  for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do',
+    '    while read -r a x l s f n; do case $s in 00|40) [ $((0x$f & 0x40)) = 0 ] && return 0 ;; esac; done < /proc/net/if_inet6 2>/dev/null',
+    '    $B sleep 0.5',
+    '  done',
+    '}',
     'icmp() {',
     `  $B timeout ${capS} $B ping -c 1 -W ${waitS} $2 > /dev/null 2>&1; rc=$?`,
     '  if [ $rc = 0 ]; then r=reached; else r=blocked; fi',
@@ -348,10 +368,12 @@ export function probeScript(probes: readonly Probe[], options: ScriptOptions = {
   for (const p of probes) {
     if (p.kind === 'dns') lines.push(`dns ${p.id} ${p.address} ${p.port} ${probeName(p)}${bg}`);
     else if (p.kind === 'icmp') lines.push(`icmp ${p.id} ${p.address}${bg}`);
-    else
-      lines.push(
-        `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${answerPattern(p)}'${bg}`,
-      );
+    else {
+      const stream = `stream ${p.id} ${p.address} ${p.port} '${payload(p)}' '${answerPattern(p)}'`;
+      // An IPv6 path exists only once the guest's address is configured (SLAAC, seconds after boot).
+      const v6 = p.address.includes(':') && p.address !== '::1';
+      lines.push(v6 ? `{ v6wait; ${stream}; }${bg}` : `${stream}${bg}`);
+    }
   }
   lines.push(
     'wait',

@@ -53,6 +53,8 @@ export interface JudgeInput {
   canaryFailures: readonly CanaryFailure[];
   /** Runtime/exec/plan problems found before judging. */
   problems: readonly string[];
+  /** What the host itself saw of the VM's configuration (the driver's hostAudit). */
+  hostFindings?: readonly { what: string; evidence: string }[];
 }
 
 export function judge(input: JudgeInput): GateReport {
@@ -66,7 +68,7 @@ export function judge(input: JudgeInput): GateReport {
   const known = new Set(input.probes.map((p) => p.token));
 
   for (const p of input.probes) {
-    const address = `${p.address}:${p.port}`;
+    const address = p.address.includes(':') ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
     const seen = input.guest?.results.get(p.id);
     const guest = seen ? `${seen.result} (rc ${seen.rc})` : 'no result';
     const hits = input.hits.filter((h) => h.token === p.token);
@@ -118,6 +120,8 @@ export function judge(input: JudgeInput): GateReport {
         peer: h.peer,
         ...(h.token ? { token: h.token } : {}),
       });
+  for (const f of input.hostFindings ?? [])
+    escapes.push({ probe: 'host-audit', target: f.what, address: '-', evidence: f.evidence });
   for (const e of input.guest?.exposures ?? [])
     escapes.push({
       probe: 'exposure',

@@ -121,6 +121,11 @@ export interface VmDriver {
    * allowed endpoint. The sandbox gate aims its probes with it.
    */
   guestNetwork(handle: VmHandle, allow: readonly Endpoint[]): GuestNetwork;
+  /**
+   * What the host itself can see of the VM's way out (qemu: its command line):
+   * evidence the guest cannot hide. Each finding is an escape for the gate.
+   */
+  hostAudit?(handle: VmHandle): Promise<{ what: string; evidence: string }[]>;
   /** The backend's own log of refused egress, when it keeps one (smolvm): extra evidence for the gate. */
   egressEvents?(handle: VmHandle): Promise<unknown[]>;
 }
@@ -128,6 +133,8 @@ export interface VmDriver {
 export interface GuestNetwork {
   /** The guest-side address of the host itself (its loopback services answer there). */
   gateway: string;
+  /** The guest-side IPv6 address of the host's `::1`, when the guest has IPv6 to the host. */
+  gateway6?: string;
   /** A DNS address the backend itself serves to the guest, if any. */
   dns?: string;
   /** Guest address and port of each reachable endpoint (allowed, and any extra the backend set up). */

@@ -431,6 +431,7 @@ export class SmolvmDriver implements VmDriver {
   guestNetwork(_handle: VmHandle, allow: readonly Endpoint[]): GuestNetwork {
     return {
       gateway: '127.0.0.1',
+      gateway6: '::1',
       forwards: allow.map((target) => ({
         guestAddress: target.host,
         guestPort: target.port,

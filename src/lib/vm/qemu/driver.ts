@@ -24,7 +24,7 @@ import {
 } from '../driver.js';
 import { validateName } from '../spec.js';
 import { AgentChannel } from './agent-channel.js';
-import { type Forward, planForwards, qemuArgv, workPaths } from './plan.js';
+import { auditQemuArgv, type Forward, planForwards, qemuArgv, workPaths } from './plan.js';
 import { findQemu, killQemu } from './process.js';
 import { RELAY_SCRIPT } from './relay.js';
 
@@ -326,9 +326,26 @@ export class QemuDriver implements VmDriver {
     await rm(stateOf(handle).workDir, { recursive: true, force: true });
   }
 
-  /** libslirp: 10.0.2.2 is the host, 10.0.2.3 its DNS forwarder; each forward its own 10.0.2.100+i. */
+  /** libslirp: 10.0.2.2 (IPv6 fec0::2) is the host, 10.0.2.3 its DNS forwarder; each forward its own 10.0.2.100+i. */
   guestNetwork(handle: VmHandle): GuestNetwork {
-    return { gateway: '10.0.2.2', dns: '10.0.2.3', forwards: stateOf(handle).forwards ?? [] };
+    return {
+      gateway: '10.0.2.2',
+      gateway6: 'fec0::2',
+      dns: '10.0.2.3',
+      forwards: stateOf(handle).forwards ?? [],
+    };
+  }
+
+  /** The running qemu's own command line, read from /proc: what it really was started with. */
+  async hostAudit(handle: VmHandle): Promise<{ what: string; evidence: string }[]> {
+    const state = stateOf(handle);
+    const pid = await findQemu(workPaths(state.workDir).pidFile, state.pid);
+    if (!pid) throw new VmError('exec_failed', `VM ${handle.name} has no running qemu`);
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
+    return auditQemuArgv(argv, state.forwards ?? []).map((f) => ({
+      what: f.what,
+      evidence: `qemu (pid ${pid}) runs with ${f.arg}`,
+    }));
   }
 
   async describe(handle: VmHandle): Promise<VmDescription> {

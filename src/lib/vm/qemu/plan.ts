@@ -141,3 +141,48 @@ export function qemuArgv(plan: QemuPlan): string[] {
     paths.pidFile,
   ];
 }
+
+/** Something in a running qemu's own command line that opens a way out of the sandbox. */
+export interface QemuFinding {
+  what: string;
+  /** The argument that says so. */
+  arg: string;
+}
+
+/**
+ * Reads a qemu command line the way the host sees it (`/proc/PID/cmdline`), so the
+ * sandbox gate has host-side evidence the guest cannot hide: user networking
+ * without `restrict=on`, a guestfwd the VM's state does not list, a host
+ * directory shared over 9p or virtiofs.
+ */
+export function auditQemuArgv(
+  argv: readonly string[],
+  forwards: readonly Forward[],
+): QemuFinding[] {
+  const findings: QemuFinding[] = [];
+  const listed = new Set(forwards.map((f) => `${f.guestAddress}:${f.guestPort}`));
+  argv.forEach((arg, i) => {
+    const prev = argv[i - 1];
+    if (prev === '-netdev' && /^user(,|$)/.test(arg)) {
+      const options = arg.split(',');
+      if (!options.includes('restrict=on') && !options.includes('restrict=yes'))
+        findings.push({
+          what: "user networking without restrict=on: the guest reaches the host's loopback and beyond",
+          arg,
+        });
+      for (const option of options) {
+        const fwd = /^guestfwd=tcp:([^:]+):(\d+)-/.exec(option);
+        if (fwd && !listed.has(`${fwd[1]}:${fwd[2]}`))
+          findings.push({
+            what: `a forward the VM's state does not list: ${fwd[1]}:${fwd[2]}`,
+            arg: option,
+          });
+      }
+    }
+    if (prev === '-virtfs' || prev === '-fsdev')
+      findings.push({ what: 'a host directory shared into the guest (9p)', arg: `${prev} ${arg}` });
+    if (prev === '-device' && /^(virtio-9p|vhost-user-fs)/.test(arg))
+      findings.push({ what: 'a host directory shared into the guest', arg: `${prev} ${arg}` });
+  });
+  return findings;
+}
