@@ -152,12 +152,32 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
       restrict: false,
     });
     handles.push(handle);
+    // A host service of its own (an SSH-like banner on loopback): any answer is an escape.
+    const sockets = new Set<import('node:net').Socket>();
+    const banner = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.end('SSH-2.0-OpenSSH_9.2\r\n');
+    });
+    await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve));
+    const servicePort = (banner.address() as { port: number }).port;
     const run = await runGate({
       driver,
       handle,
       allow: [control.endpoint],
       controlTokens: control.tokens,
+      servicePorts: [servicePort],
     });
+    // libslirp holds its side of a finished connection open a while: do not wait for it.
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => banner.close(() => resolve()));
+    expect(run.escapes).toContainEqual(
+      expect.objectContaining({
+        address: `10.0.2.2:${servicePort}`,
+        target: `a host service on port ${servicePort} (the host address)`,
+        evidence: 'no canary hit, but the guest got an answer',
+      }),
+    );
     expect(run.verdict, show(run)).toBe('fail');
     const loopback = run.escapes.find((e) => e.canary === 'tcp-loopback');
     expect(loopback, show(run)).toMatchObject({

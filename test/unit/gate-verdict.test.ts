@@ -44,6 +44,7 @@ describe('gate plan', () => {
       'dns-tcp 8.8.8.8:53 blocked',
       'dns 10.0.2.3:4002 blocked',
       'engine 10.0.2.2:2375 blocked',
+      ...[22, 80, 443, 3306, 5432, 6379, 8080].map((port) => `service 10.0.2.2:${port} blocked`),
       'icmp 8.8.8.8:0 blocked',
       'http 169.254.169.254:80 blocked',
     ]);
@@ -82,6 +83,7 @@ describe('gate plan', () => {
         'engine 10.0.2.101:2375 a container engine API (_ping) on the forward to /run/e.sock:2375, not in allow',
         "tcp 192.168.1.7:4003 canary tcp-any (0.0.0.0:4003) via the runner's address 192.168.1.7",
         "icmp 192.168.1.7:0 ICMP echo to the runner's address 192.168.1.7",
+        "service 192.168.1.7:22 a host service on port 22 (the runner's address 192.168.1.7)",
         "tcp fec0::2:4004 canary tcp-loopback6 ([::1]:4004) via the host's IPv6 address",
       ]),
     );

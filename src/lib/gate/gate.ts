@@ -32,6 +32,8 @@ export interface GateOptions {
   controlTokens?: () => Promise<Iterable<string>>;
   /** The runner's LAN addresses to probe (default: its non-internal IPv4 addresses). */
   hostAddresses?: readonly string[];
+  /** Host service ports to probe (default SERVICE_PORTS); tests aim one at a service of their own. */
+  servicePorts?: readonly number[];
   /** Host path of a static busybox for the guest's arch (Debian's busybox-static). */
   runtime?: string;
   canaries?: readonly CanarySpec[];
@@ -80,6 +82,7 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
       allow: o.allow,
       resolvers: guestView?.resolvers ?? [],
       hostAddresses: o.hostAddresses ?? runnerAddresses(),
+      ...(o.servicePorts ? { servicePorts: o.servicePorts } : {}),
     });
     probes = plan.probes;
     for (const e of plan.unmapped)

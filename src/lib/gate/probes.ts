@@ -27,7 +27,11 @@ export type ProbeKind =
   | 'connect'
   | 'proxy-get'
   | 'engine'
-  | 'icmp';
+  | 'icmp'
+  | 'service';
+
+/** Host services a guest must not reach (SSH, web, databases, caches): any answer is an escape. */
+export const SERVICE_PORTS: readonly number[] = [22, 80, 443, 3306, 5432, 6379, 8080];
 
 export interface Probe {
   id: string;
@@ -55,6 +59,8 @@ export interface PlanInput {
   resolvers?: readonly string[];
   /** The runner's own non-loopback addresses (its LAN side). */
   hostAddresses?: readonly string[];
+  /** Host service ports probed on the host address and the LAN addresses (default SERVICE_PORTS). */
+  servicePorts?: readonly number[];
   token?: () => string;
 }
 
@@ -234,6 +240,17 @@ export function planProbes(input: PlanInput): ProbePlan {
         expect: 'blocked',
         target: `a container engine API (_ping) on the forward to ${f.target.host}:${f.target.port}, not in allow`,
       });
+  // Real services on the host (no canary there: any byte back is the answer).
+  const services = input.servicePorts ?? SERVICE_PORTS;
+  for (const address of [gateway, ...(input.hostAddresses ?? [])])
+    for (const port of services)
+      add({
+        kind: 'service',
+        address,
+        port,
+        expect: 'blocked',
+        target: `a host service on port ${port} (${address === gateway ? 'the host address' : `the runner's address ${address}`})`,
+      });
   // The runner's LAN side: a host service bound to 0.0.0.0 answers there too.
   const any = tcp.filter((c) => c.bind === '0.0.0.0' || c.bind === '::');
   for (const address of input.hostAddresses ?? []) {
@@ -395,6 +412,8 @@ function answerPattern(p: Probe): string {
   // A DNS answer repeats the question, and the question holds the token.
   if (p.kind === 'dns-tcp') return p.token;
   if (p.kind === 'tcp') return `^${CANARY_REPLY}`;
+  // A banner, a reply, an error page: whatever answers, something is there.
+  if (p.kind === 'service') return '.';
   return `${CANARY_REPLY} ${p.token}`;
 }
 
