@@ -75,9 +75,10 @@ async function sandboxCheck(o, ctx) {
             });
             return run.stdout.toString('utf8').split(/\s/)[0] ?? '';
         };
-        // qemu maps the first allowed endpoint to 10.0.2.100; 10.0.2.2 is the host itself.
-        const allowed = await read('10.0.2.100');
-        const loopback = await read('10.0.2.2');
+        // Where the guest reaches the release's server, and where it would reach the host itself.
+        const network = driver.guestNetwork(handle, [o.server]);
+        const allowed = await read(network.forwards[0]?.guestAddress ?? '');
+        const loopback = await read(network.gateway);
         const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
         const allow = `${o.server.host}:${o.server.port}`;
         const gate = await ctx.log.group('sandbox-gate', () => (0,invoke/* invoke */.l)(o.gate, { name, allow, 'state-dir': stateDir, 'control-log': o.controlLog, report: o.gateReport }, ctx));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CANARIES, TOKEN_PATTERN } from '../../src/lib/gate/canaries.js';
-import { type GateRun, runGate } from '../../src/lib/gate/gate.js';
+import { type GateOptions, type GateRun, runGate } from '../../src/lib/gate/gate.js';
 import type { Endpoint, VmHandle, VmSpec } from '../../src/lib/vm/driver.js';
 import type { GuestImage } from '../../src/lib/vm/guest/build.js';
 import { QemuDriver } from '../../src/lib/vm/qemu/driver.js';
@@ -47,6 +47,9 @@ async function freePort(): Promise<number> {
 
 const driver = new QemuDriver();
 let guest: GuestImage;
+/** Every VM booted here, deleted after the suite. */
+const handles: VmHandle[] = [];
+type Control = Awaited<ReturnType<typeof startControl>>;
 
 async function boot(name: string, allow: Endpoint[], unsafe?: VmSpec['qemuUnsafe']) {
   const spec: VmSpec = {
@@ -62,6 +65,7 @@ async function boot(name: string, allow: Endpoint[], unsafe?: VmSpec['qemuUnsafe
     ...(unsafe ? { qemuUnsafe: unsafe } : {}),
   };
   const handle = await driver.start(spec);
+  handles.push(handle);
   await driver.ready(handle, 120_000);
   return handle;
 }
@@ -75,9 +79,17 @@ function show(run: GateRun): string {
 }
 
 describe('sandbox gate against real guests (qemu, TCG)', () => {
-  const handles: VmHandle[] = [];
-  const controls: Awaited<ReturnType<typeof startControl>>[] = [];
+  const controls: Control[] = [];
   let scratch: string;
+  /** A control endpoint closed after the suite. */
+  const newControl = async () => {
+    const control = await startControl();
+    controls.push(control);
+    return control;
+  };
+  /** The gate on a guest whose one allowed endpoint is `control`. */
+  const gateOn = (handle: VmHandle, control: Control, extra: Partial<GateOptions> = {}) =>
+    runGate({ driver, handle, allow: [control.endpoint], controlTokens: control.tokens, ...extra });
 
   beforeAll(async () => {
     guest = await defaultGuest();
@@ -91,16 +103,9 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
   });
 
   it('passes the confined default guest, with the control token in the endpoint log, then is broken once the endpoint is down', async () => {
-    const control = await startControl();
-    controls.push(control);
+    const control = await newControl();
     const handle = await boot(`t-gate-ok-${process.pid}`, [control.endpoint]);
-    handles.push(handle);
-    const run = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-    });
+    const run = await gateOn(handle, control);
     console.log(
       `confined: ${run.probes.length} probes in ${Math.round(run.probeMs)} ms (gate ${Math.round(run.durationMs)} ms)`,
     );
@@ -114,12 +119,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
 
     // A host container-engine socket showing up inside the guest is an exposure.
     await driver.exec(handle, ['sh', '-c', 'mkdir -p /run && touch /run/docker.sock']);
-    const exposed = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-    });
+    const exposed = await gateOn(handle, control);
     await driver.exec(handle, ['rm', '-f', '/run/docker.sock']);
     expect(exposed.verdict, show(exposed)).toBe('fail');
     expect(exposed.escapes).toEqual([
@@ -130,12 +130,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     ]);
 
     await control.close();
-    const down = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-    });
+    const down = await gateOn(handle, control);
     expect(down.verdict, show(down)).toBe('broken');
     // A second run on the same guest reuses its busybox again: seconds, not a 2 MB copy.
     expect(down.durationMs).toBeLessThan(15_000);
@@ -146,12 +141,10 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
   });
 
   it('fails a guest without restrict=on, naming the host loopback reached through the gateway; and a lying runtime does not hide it', async () => {
-    const control = await startControl();
-    controls.push(control);
+    const control = await newControl();
     const handle = await boot(`t-gate-leaky-${process.pid}`, [control.endpoint], {
       restrict: false,
     });
-    handles.push(handle);
     // A host service of its own (an SSH-like banner on loopback): any answer is an escape.
     const sockets = new Set<import('node:net').Socket>();
     const banner = createServer((socket) => {
@@ -161,13 +154,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     });
     await new Promise<void>((resolve) => banner.listen(0, '127.0.0.1', resolve));
     const servicePort = (banner.address() as { port: number }).port;
-    const run = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-      servicePorts: [servicePort],
-    });
+    const run = await gateOn(handle, control, { servicePorts: [servicePort] });
     // libslirp holds its side of a finished connection open a while: do not wait for it.
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => banner.close(() => resolve()));
@@ -215,13 +202,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
       `#!/bin/sh\nif [ "$1" = sh ]; then shift; /bin/busybox sh "$@" | /bin/busybox sed 's/ reached / blocked /'; else exec /bin/busybox "$@"; fi\n`,
     );
     await chmod(liar, 0o755);
-    const lied = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-      runtime: liar,
-    });
+    const lied = await gateOn(handle, control, { runtime: liar });
     expect(lied.guestStdout).not.toMatch(/ reached /);
     expect(lied.verdict, show(lied)).toBe('fail');
     const hidden = lied.escapes.find((e) => e.canary === 'tcp-loopback');
@@ -233,18 +214,12 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
   });
 
   it('fails a guest with an extra forward to a host port not in allow, naming that forward', async () => {
-    const control = await startControl();
-    controls.push(control);
+    const control = await newControl();
     const leakPort = await freePort();
     const handle = await boot(`t-gate-fwd-${process.pid}`, [control.endpoint], {
       extraForwards: [{ host: '127.0.0.1', port: leakPort }],
     });
-    handles.push(handle);
-    const run = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
+    const run = await gateOn(handle, control, {
       canaries: [
         { id: 'tcp-loopback', protocol: 'tcp', bind: '127.0.0.1', port: leakPort },
         { id: 'tcp-any', protocol: 'tcp', bind: '0.0.0.0' },
@@ -291,7 +266,6 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
     const endpoint = { host: '127.0.0.1', port: (proxy.address() as { port: number }).port };
     try {
       const handle = await boot(`t-gate-proxy-${process.pid}`, [endpoint]);
-      handles.push(handle);
       const run = await runGate({
         driver,
         handle,
@@ -321,24 +295,18 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
   });
 
   it('fails a guest whose resolver is the host: the canary-zone query arrives over TCP, and only that is named', async () => {
-    const control = await startControl();
-    controls.push(control);
+    const control = await newControl();
     const dnsPort = await freePort();
     const handle = await boot(`t-gate-dns-${process.pid}`, [control.endpoint], {
       dnsViaHost: { host: '127.0.0.1', port: dnsPort },
     });
-    handles.push(handle);
     // The guest was handed the host's resolver (as DHCP would): its programs' DNS goes there.
     await driver.exec(handle, [
       'sh',
       '-c',
       'mkdir -p /etc && echo "nameserver 10.0.2.53" > /etc/resolv.conf',
     ]);
-    const run = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
+    const run = await gateOn(handle, control, {
       canaries: DEFAULT_CANARIES.map((c) => (c.id === 'dns-zone' ? { ...c, port: dnsPort } : c)),
     });
     expect(run.verdict, show(run)).toBe('fail');
@@ -369,17 +337,10 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
   });
 
   it('fails a guest with a host directory shared over 9p, naming the share', async () => {
-    const control = await startControl();
-    controls.push(control);
+    const control = await newControl();
     const shared = await mkdtemp(join(scratch, 'shared-'));
     const handle = await boot(`t-gate-9p-${process.pid}`, [control.endpoint], { share: shared });
-    handles.push(handle);
-    const run = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-    });
+    const run = await gateOn(handle, control);
     expect(run.verdict, show(run)).toBe('fail');
     expect(run.escapes, show(run)).toEqual([
       // The host sees the share in qemu's command line; the guest sees the 9p device.
@@ -397,8 +358,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
   });
 
   it('fails a guest with a forward to a host engine socket that answers _ping, naming the engine API', async () => {
-    const control = await startControl();
-    controls.push(control);
+    const control = await newControl();
     const socket = join(scratch, 'engine.sock');
     const pinged: string[] = [];
     // A stand-in for dockerd/podman's API on a unix socket: _ping answers OK with Api-Version.
@@ -415,13 +375,7 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
       const handle = await boot(`t-gate-engine-${process.pid}`, [control.endpoint], {
         extraForwards: [{ host: socket, port: 2375 }],
       });
-      handles.push(handle);
-      const run = await runGate({
-        driver,
-        handle,
-        allow: [control.endpoint],
-        controlTokens: control.tokens,
-      });
+      const run = await gateOn(handle, control);
       expect(run.verdict, show(run)).toBe('fail');
       const ping = run.escapes.find((e) => e.target.startsWith('a container engine API'));
       expect(ping, show(run)).toMatchObject({
@@ -442,13 +396,9 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
 
   it('is broken, not pass, when a canary cannot bind', async () => {
     const handle = handles[0] as VmHandle;
-    const control = controls[0] as Awaited<ReturnType<typeof startControl>>;
+    const control = controls[0] as Control;
     const busy = await freePortHeld();
-    const run = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
+    const run = await gateOn(handle, control, {
       canaries: [{ id: 'tcp-loopback', protocol: 'tcp', bind: '127.0.0.1', port: busy.port }],
     });
     await busy.close();
@@ -460,29 +410,18 @@ describe('sandbox gate against real guests (qemu, TCG)', () => {
 
   it('is broken, not pass, when the probe runtime cannot run, and when exec into the guest fails', async () => {
     const handle = handles[0] as VmHandle;
-    const control = controls[0] as Awaited<ReturnType<typeof startControl>>;
+    const control = controls[0] as Control;
     // Not a program at all (as a busybox for the wrong arch would be): it must not be trusted.
     const garbage = join(scratch, 'not-a-binary');
     await writeFile(garbage, randomBytes(4096));
-    const noRuntime = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-      runtime: garbage,
-    });
+    const noRuntime = await gateOn(handle, control, { runtime: garbage });
     expect(noRuntime.verdict, show(noRuntime)).toBe('broken');
     expect(noRuntime.problems.join('\n')).toMatch(/the probe runtime does not run in the guest/);
     expect(noRuntime.escapes).toEqual([]);
 
     // The VM is gone: nothing can run inside it.
     await driver.delete(handle);
-    const noExec = await runGate({
-      driver,
-      handle,
-      allow: [control.endpoint],
-      controlTokens: control.tokens,
-    });
+    const noExec = await gateOn(handle, control);
     expect(noExec.verdict, show(noExec)).toBe('broken');
     expect(noExec.problems.join('\n')).toMatch(/the guest cannot be inspected \(exec failed\)/);
   });

@@ -110,12 +110,17 @@ export async function startCanaries(
   const failures: CanaryFailure[] = [];
   const unavailable: CanaryFailure[] = [];
   const closers: (() => Promise<void>)[] = [];
-  const record = (canary: string, peer: string, data: Buffer, seen: Set<string>) => {
-    for (const token of tokensIn(data)) {
-      if (seen.has(token)) continue;
-      seen.add(token);
-      hits.push({ canary, token, peer, atMs: now() });
-    }
+  const log: HitLog = {
+    tokens(canary, peer, data, seen) {
+      for (const token of tokensIn(data)) {
+        if (seen.has(token)) continue;
+        seen.add(token);
+        hits.push({ canary, token, peer, atMs: now() });
+      }
+    },
+    tokenless(canary, peer) {
+      hits.push({ canary, token: undefined, peer, atMs: now() });
+    },
   };
 
   for (const spec of specs) {
@@ -124,9 +129,9 @@ export async function startCanaries(
       if (spec.protocol === 'dns') {
         // UDP and TCP on one port: a free UDP port may be taken on TCP, so try a few.
         for (let attempt = 1; ; attempt++) {
-          const udp = await listenUdp(spec, port, record, hits, now);
+          const udp = await listenUdp(spec, port, log);
           try {
-            const tcp = await listenTcp(spec, udp.port, record, hits, now);
+            const tcp = await listenTcp(spec, udp.port, log);
             closers.push(udp.close, tcp.close);
             port = udp.port;
             break;
@@ -137,7 +142,7 @@ export async function startCanaries(
         }
       } else {
         const listen = spec.protocol === 'udp' ? listenUdp : listenTcp;
-        const listening = await listen(spec, port, record, hits, now);
+        const listening = await listen(spec, port, log);
         port = listening.port;
         closers.push(listening.close);
       }
@@ -168,20 +173,18 @@ export async function startCanaries(
   };
 }
 
-type Record = (canary: string, peer: string, data: Buffer, seen: Set<string>) => void;
+/** Where the listeners report: each new token seen on a connection, or a connection that brought none. */
+interface HitLog {
+  tokens(canary: string, peer: string, data: Buffer, seen: Set<string>): void;
+  tokenless(canary: string, peer: string): void;
+}
 interface Listening {
   port: number;
   close: () => Promise<void>;
 }
 
 /** TCP: a token line gets `CANARY <tokens>` back; on a `dns` canary, length-prefixed queries get answers. */
-async function listenTcp(
-  spec: CanarySpec,
-  port: number,
-  record: Record,
-  hits: CanaryHit[],
-  now: () => number,
-): Promise<Listening> {
+async function listenTcp(spec: CanarySpec, port: number, log: HitLog): Promise<Listening> {
   const open = new Set<Socket>();
   const server: Server = createServer((socket) => {
     open.add(socket);
@@ -193,7 +196,7 @@ async function listenTcp(
     socket.on('error', () => {});
     socket.on('data', (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]).subarray(-4096);
-      record(spec.id, peer, buffered, seen);
+      log.tokens(spec.id, peer, buffered, seen);
       const length = buffered.length >= 2 ? buffered.readUInt16BE(0) : 0;
       if (spec.protocol === 'dns' && length > 0 && buffered.length >= length + 2) {
         const reply = dnsAnswer(buffered.subarray(2, length + 2));
@@ -205,7 +208,7 @@ async function listenTcp(
       } else if (buffered.includes('\n')) socket.end(`${CANARY_REPLY} ${[...seen].join(' ')}\n`);
     });
     socket.on('close', () => {
-      if (seen.size === 0) hits.push({ canary: spec.id, token: undefined, peer, atMs: now() });
+      if (seen.size === 0) log.tokenless(spec.id, peer);
     });
   });
   const bound = await new Promise<number>((resolve, reject) => {
@@ -226,19 +229,13 @@ async function listenTcp(
 }
 
 /** UDP: every datagram is recorded; a DNS query gets an answer, so a probe that gets out also hears back. */
-async function listenUdp(
-  spec: CanarySpec,
-  port: number,
-  record: Record,
-  hits: CanaryHit[],
-  now: () => number,
-): Promise<Listening> {
+async function listenUdp(spec: CanarySpec, port: number, log: HitLog): Promise<Listening> {
   const socket: UdpSocket = createSocket(spec.bind.includes(':') ? 'udp6' : 'udp4');
   socket.on('message', (data, rinfo) => {
     const seen = new Set<string>();
     const peer = `${rinfo.address}:${rinfo.port}`;
-    record(spec.id, peer, data, seen);
-    if (seen.size === 0) hits.push({ canary: spec.id, token: undefined, peer, atMs: now() });
+    log.tokens(spec.id, peer, data, seen);
+    if (seen.size === 0) log.tokenless(spec.id, peer);
     const reply = dnsAnswer(data);
     if (reply) socket.send(reply, rinfo.port, rinfo.address);
   });

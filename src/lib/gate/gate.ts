@@ -131,7 +131,7 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
       problems,
       hostFindings,
     });
-    const backend = await backendEvidence(o, report.rows);
+    const backend = await backendEvidence(o, probes, report.rows);
     return {
       ...report,
       backendEvents: backend.events,
@@ -166,18 +166,20 @@ export async function runGate(o: GateOptions): Promise<GateRun> {
  */
 async function backendEvidence(
   o: GateOptions,
+  probes: readonly Probe[],
   rows: ProbeRow[],
 ): Promise<{ events?: unknown[]; notes: string[] }> {
   if (!o.driver.egressEvents) return { notes: [] };
   try {
     const events = await o.driver.egressEvents(o.handle);
     const texts = events.map((e) => JSON.stringify(e));
+    const byId = new Map(probes.map((p) => [p.id, p]));
     let refused = 0;
     for (const row of rows) {
-      if (row.expected !== 'blocked' || row.verdict !== 'ok') continue;
-      const at = row.address.lastIndexOf(':');
-      const [address, port] = [row.address.slice(0, at), row.address.slice(at + 1)];
-      if (texts.some((t) => t.includes(address) && new RegExp(`\\b${port}\\b`).test(t))) {
+      const p = byId.get(row.probe);
+      if (!p || row.expected !== 'blocked' || row.verdict !== 'ok') continue;
+      const port = new RegExp(`\\b${p.port}\\b`);
+      if (texts.some((t) => t.includes(p.address) && port.test(t))) {
         row.evidence = `refused by ${o.handle.backend} (egress-events)`;
         refused++;
       }
@@ -254,7 +256,7 @@ async function inspectGuest(
 }
 
 /** The runner's own non-internal IPv4 addresses: a host service bound to 0.0.0.0 answers there. */
-export function runnerAddresses(): string[] {
+function runnerAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flat()
     .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)

@@ -14,7 +14,7 @@ export interface SandboxReport {
   bootMs: number;
   /** The guest fetched the published manifest through its one allowed endpoint, byte for byte. */
   fetchedManifest: boolean;
-  /** The host's loopback (10.0.2.2, the same port) stayed unreachable from the guest. */
+  /** The host's loopback (the guest's gateway, the same port) stayed unreachable from the guest. */
   hostLoopbackRefused: boolean;
   /** The sandbox-escape gate's verdict on this VM, its probe count and escapes. */
   gate: { verdict: string; probes: number; escapes: number; report: string; failure?: string };
@@ -67,9 +67,10 @@ export async function sandboxCheck(o: SandboxOptions, ctx: Context): Promise<San
       });
       return run.stdout.toString('utf8').split(/\s/)[0] ?? '';
     };
-    // qemu maps the first allowed endpoint to 10.0.2.100; 10.0.2.2 is the host itself.
-    const allowed = await read('10.0.2.100');
-    const loopback = await read('10.0.2.2');
+    // Where the guest reaches the release's server, and where it would reach the host itself.
+    const network = driver.guestNetwork(handle, [o.server]);
+    const allowed = await read(network.forwards[0]?.guestAddress ?? '');
+    const loopback = await read(network.gateway);
     const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
     const allow = `${o.server.host}:${o.server.port}`;
     const gate = await ctx.log.group('sandbox-gate', () =>
